@@ -1,0 +1,5 @@
+add_library(cpuattn_warnings INTERFACE)
+target_compile_options(cpuattn_warnings INTERFACE -Wall -Wextra -Wshadow -Wno-psabi)
+if(CPUATTN_WERROR)
+  target_compile_options(cpuattn_warnings INTERFACE -Werror)
+endif()

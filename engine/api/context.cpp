@@ -1,0 +1,103 @@
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "api/context_impl.hpp"
+#include "dispatch/cpu_features.hpp"
+#include "tuning/default_profile.hpp"
+
+namespace cpuattn {
+
+Context::Context() = default;
+Context::~Context() = default;
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+
+Isa Context::isa() const { return impl_ ? impl_->isa : Isa::kGeneric; }
+int Context::threads() const { return impl_ ? impl_->threads() : 0; }
+const TuningProfile& Context::profile() const {
+  static const TuningProfile empty;
+  return impl_ ? impl_->profile : empty;
+}
+
+namespace {
+
+constexpr int kMaxThreads = 4096;
+
+Status choose_isa(const ContextOptions& options, Isa* out) {
+  if (options.isa) {
+    const Isa want = *options.isa;
+    if (static_cast<int>(want) < 0 || static_cast<int>(want) > static_cast<int>(Isa::kAvx512)) {
+      return Status::invalid_argument("options.isa: unknown ISA value " +
+                                      std::to_string(static_cast<int>(want)));
+    }
+    if (detail::kernel_table_for(want) == nullptr) {
+      return Status::unsupported(std::string("options.isa: this build has no ") + isa_name(want) +
+                                 " kernels");
+    }
+    if (!cpu_supports(want)) {
+      return Status::unsupported(std::string("options.isa: this CPU does not support ") +
+                                 isa_name(want));
+    }
+    *out = want;
+    return Status::ok();
+  }
+  Isa best = detail::best_supported_isa();
+  if (const char* env = std::getenv("CPUATTN_ISA"); env != nullptr && *env != '\0') {
+    const std::optional<Isa> cap = detail::parse_isa(env);
+    if (!cap) {
+      return Status::invalid_argument(std::string("CPUATTN_ISA='") + env +
+                                      "': expected avx512, avx2, sse42 or generic");
+    }
+    if (!cpu_supports(*cap) || detail::kernel_table_for(*cap) == nullptr) {
+      return Status::unsupported(std::string("CPUATTN_ISA=") + env +
+                                 ": this CPU or build does not support it");
+    }
+    if (static_cast<int>(*cap) < static_cast<int>(best)) best = *cap;
+  }
+  *out = best;
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Context::create(const ContextOptions& options, Context* out) {
+  if (out == nullptr) return Status::invalid_argument("out: must not be null");
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    return Status::invalid_argument("options.threads: expected 0 (all cores) to " +
+                                    std::to_string(kMaxThreads) + ", got " +
+                                    std::to_string(options.threads));
+  }
+  if (options.scratch_limit_bytes == 0) {
+    return Status::invalid_argument("options.scratch_limit_bytes: must be positive");
+  }
+  auto impl = std::make_unique<detail::ContextImpl>();
+  CPUATTN_RETURN_IF_ERROR(choose_isa(options, &impl->isa));
+  impl->kernels = detail::kernel_table_for(impl->isa);
+  if (options.profile) {
+    CPUATTN_RETURN_IF_ERROR(detail::validate_profile(*options.profile));
+    impl->profile = *options.profile;
+  } else {
+    impl->profile = detail::default_profile(detail::detect_cache_sizes(), *impl->kernels);
+    if (const char* path = std::getenv("CPUATTN_PROFILE"); path != nullptr && *path != '\0') {
+      CPUATTN_RETURN_IF_ERROR(detail::load_profile_file(path, &impl->profile));
+    }
+  }
+  const int threads = options.threads > 0 ? options.threads : detail::default_thread_count();
+  impl->scratch_limit_bytes = options.scratch_limit_bytes;
+  try {
+    impl->runtime = detail::make_thread_runtime(threads);
+  } catch (const std::exception& e) {
+    return Status::internal(std::string("creating the thread runtime failed: ") + e.what());
+  }
+  impl->scratch = std::make_unique<detail::ScratchPool>(threads);
+  if (const char* v = std::getenv("CPUATTN_VERBOSE"); v != nullptr && v[0] == '1') {
+    std::fprintf(stderr, "cpuattn: isa %s (tile %dx%d), %d %s threads, profile: %s\n",
+                 isa_name(impl->isa), impl->kernels->mr, impl->kernels->nr, threads,
+                 detail::threading_runtime_name(), impl->profile.source.c_str());
+  }
+  out->impl_ = std::move(impl);
+  return Status::ok();
+}
+
+}  // namespace cpuattn

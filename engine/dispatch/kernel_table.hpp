@@ -1,0 +1,76 @@
+// The per-ISA kernel table: every SIMD entry point the drivers call, plus the register tile shape.
+// Each engine/isa/<name>.cpp builds one table from the templates in engine/kernels/.
+#pragma once
+
+#include <cstdint>
+
+#include "cpuattn/context.hpp"
+
+namespace cpuattn::detail {
+
+// One register tile of C: C[0:m, 0:n] = alpha * A * B + beta * C (m <= mr, n <= nr), or with
+// row_scale: C[r, :] = row_scale[r] * C[r, :] + alpha * (A * B)[r, :] (the online-softmax rescale).
+// A(r, p) is a[p * lda + r] for the column-panel layout (packed A, P^T) and a[r * lda + p] for the
+// row layout (A used in place, K rows); rows >= m are never read. B(p, j) is b[p * ldb + j] and
+// all nr columns must be readable (packed, padded or interior). beta == 0 never reads C.
+struct TileArgs {
+  int64_t k;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  int m;
+  int n;
+  float alpha;
+  float beta;
+  const float* row_scale;
+};
+using GemmTileFn = void (*)(const TileArgs& t);
+
+// Packs A(i, p) = src[i * rs + p * cs] * scale, i < m, p < k, into ceil(m / mr) panels of k
+// columns of mr floats (rows past m are zero).
+using PackAFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t m, int64_t k,
+                         float scale, float* dst);
+// Packs B(p, j) = src[p * rs + j * cs] * scale into ceil(n / nr) panels of k rows of nr floats
+// (columns past n are zero).
+using PackBFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t k, int64_t n,
+                         float scale, float* dst);
+
+// y = softmax(scale * x + bias) over n >= 1 contiguous floats (bias may be null); log-softmax if
+// log. A row whose every t is -inf becomes 0 (or -inf for log). y may equal x.
+using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64_t n, float scale,
+                              bool log);
+
+// One key block of the online softmax, columns = queries: st[r * ld + c] holds scores for key r
+// and query c (c < cols, cols a multiple of the vector width). Updates the running max m[c] and
+// sum l[c], writes the rescale factor alpha[c] = exp(m_old - m_new) and replaces scores by
+// p = exp(s - m_new). Fully masked columns (-inf so far) keep p = 0, alpha = 0.
+using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, float* m, float* l,
+                                 float* alpha);
+
+using ExpFn = void (*)(const float* x, float* y, int64_t n);
+// y[i] = x[i] * s for n contiguous floats.
+using ScaleCopyFn = void (*)(const float* x, float s, float* y, int64_t n);
+
+struct KernelTable {
+  Isa isa;
+  const char* name;
+  int mr;
+  int nr;
+  int vector_width;
+  GemmTileFn gemm_tile_cols;
+  GemmTileFn gemm_tile_rows;
+  PackAFn pack_a;
+  PackBFn pack_b;
+  SoftmaxRowFn softmax_row;
+  OnlineSoftmaxFn online_softmax;
+  ExpFn exp;
+  ScaleCopyFn scale_copy;
+};
+
+// nullptr when this build has no kernels for isa.
+const KernelTable* kernel_table_for(Isa isa);
+
+}  // namespace cpuattn::detail

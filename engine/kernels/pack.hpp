@@ -1,0 +1,67 @@
+// Packing into the panel layouts the microkernel streams (contract in kernel_table.hpp). The
+// unit-stride cases copy vectors; the transposing ones gather, and run once per block.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/tile_shape.hpp"
+
+namespace cpuattn::detail {
+
+template <class Arch>
+struct Pack {
+  using Vec = xsimd::batch<float, Arch>;
+  static constexpr int kW = static_cast<int>(Vec::size);
+  static constexpr int kMr = TileShape<Arch>::kMr;
+  static constexpr int kNr = TileShape<Arch>::kNr;
+
+  // Panels of `width` lanes: dst[panel][p][lane] = src[(panel*width + lane) * lane_stride +
+  // p * depth_stride] * scale, zero past `lanes`.
+  template <int kWidth>
+  static void panels(const float* src, int64_t lane_stride, int64_t depth_stride, int64_t lanes,
+                     int64_t depth, float scale, float* dst) {
+    const Vec vscale(scale);
+    for (int64_t l0 = 0; l0 < lanes; l0 += kWidth) {
+      const int64_t nl = std::min<int64_t>(kWidth, lanes - l0);
+      const float* s = src + l0 * lane_stride;
+      if (lane_stride == 1 && nl == kWidth && kWidth % kW == 0) {
+        for (int64_t p = 0; p < depth; ++p) {
+          const float* sp = s + p * depth_stride;
+          for (int v = 0; v < kWidth; v += kW) {
+            (Vec::load_unaligned(sp + v) * vscale).store_unaligned(dst + p * kWidth + v);
+          }
+        }
+      } else if (lane_stride == 1) {
+        for (int64_t p = 0; p < depth; ++p) {
+          const float* sp = s + p * depth_stride;
+          float* d = dst + p * kWidth;
+          for (int64_t l = 0; l < nl; ++l) d[l] = sp[l] * scale;
+          for (int64_t l = nl; l < kWidth; ++l) d[l] = 0.0f;
+        }
+      } else {
+        // Transposing gather: walk each lane's source run (contiguous when depth_stride == 1).
+        for (int64_t l = 0; l < nl; ++l) {
+          const float* sl = s + l * lane_stride;
+          for (int64_t p = 0; p < depth; ++p) dst[p * kWidth + l] = sl[p * depth_stride] * scale;
+        }
+        for (int64_t p = 0; p < depth; ++p) {
+          for (int64_t l = nl; l < kWidth; ++l) dst[p * kWidth + l] = 0.0f;
+        }
+      }
+      dst += depth * kWidth;
+    }
+  }
+
+  static void pack_a(const float* src, int64_t rs, int64_t cs, int64_t m, int64_t k, float scale,
+                     float* dst) {
+    panels<kMr>(src, rs, cs, m, k, scale, dst);
+  }
+  static void pack_b(const float* src, int64_t rs, int64_t cs, int64_t k, int64_t n, float scale,
+                     float* dst) {
+    panels<kNr>(src, cs, rs, n, k, scale, dst);
+  }
+};
+
+}  // namespace cpuattn::detail

@@ -1,0 +1,43 @@
+// The softmax numerics shared by the row softmax and the fused attention's online softmax:
+// the max shift that keeps exp from overflowing, and its guard for fully masked rows.
+#pragma once
+
+#include <limits>
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/exp.hpp"
+
+namespace cpuattn::detail {
+
+// The shift subtracted before exp: the running max, or 0 while everything seen is -inf (masked),
+// so exp(-inf - shift) = 0 instead of exp(-inf + inf) = NaN.
+template <class Arch>
+inline xsimd::batch<float, Arch> softmax_shift(xsimd::batch<float, Arch> running_max) {
+  using Vec = xsimd::batch<float, Arch>;
+  return xsimd::select(running_max == Vec(-std::numeric_limits<float>::infinity()), Vec(0.0f),
+                       running_max);
+}
+
+// Online-softmax step for a new block whose max is block_max: returns the new running max and
+// sets rescale = exp(old_max - new_shift), the factor that moves old sums onto the new shift.
+template <class Arch>
+inline xsimd::batch<float, Arch> online_max_update(xsimd::batch<float, Arch> old_max,
+                                                   xsimd::batch<float, Arch> block_max,
+                                                   xsimd::batch<float, Arch>* rescale) {
+  // max(block, old) keeps a NaN of old_max (x86 max returns its second operand on NaN).
+  const xsimd::batch<float, Arch> new_max = xsimd::max(block_max, old_max);
+  *rescale = vexp(old_max - softmax_shift(new_max));
+  return new_max;
+}
+
+// Lane-wise max of a vector reduced to a scalar, NaN-propagating.
+template <class Arch>
+inline float reduce_max(xsimd::batch<float, Arch> v) {
+  alignas(64) float lanes[xsimd::batch<float, Arch>::size];
+  v.store_aligned(lanes);
+  float m = lanes[0];
+  for (float x : lanes) m = (x > m || x != x) ? x : m;
+  return m;
+}
+
+}  // namespace cpuattn::detail

@@ -1,0 +1,138 @@
+// Row softmax (contract in kernel_table.hpp): three passes over a row that sits in L1/L2 after the
+// first one: max of t = scale*x + bias; exp(t - max) and its sum; normalise.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/softmax_math.hpp"
+
+namespace cpuattn::detail {
+
+template <class Arch>
+struct SoftmaxRow {
+  using Vec = xsimd::batch<float, Arch>;
+  static constexpr int64_t kW = static_cast<int64_t>(Vec::size);
+
+  template <bool kBias>
+  static inline Vec logits(const float* x, const float* bias, int64_t i, Vec vscale) {
+    Vec t = Vec::load_unaligned(x + i) * vscale;
+    if (kBias) t += Vec::load_unaligned(bias + i);
+    return t;
+  }
+  template <bool kBias>
+  static inline float logit(const float* x, const float* bias, int64_t i, float scale) {
+    return kBias ? x[i] * scale + bias[i] : x[i] * scale;
+  }
+
+  template <bool kBias>
+  static void run(const float* x, const float* bias, float* y, int64_t n, float scale, bool log) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const Vec vscale(scale);
+    // Pass 1: the max. Four accumulators hide the max latency.
+    Vec m0(-kInf), m1(-kInf), m2(-kInf), m3(-kInf);
+    int64_t i = 0;
+    for (; i + 4 * kW <= n; i += 4 * kW) {
+      m0 = xsimd::max(logits<kBias>(x, bias, i, vscale), m0);
+      m1 = xsimd::max(logits<kBias>(x, bias, i + kW, vscale), m1);
+      m2 = xsimd::max(logits<kBias>(x, bias, i + 2 * kW, vscale), m2);
+      m3 = xsimd::max(logits<kBias>(x, bias, i + 3 * kW, vscale), m3);
+    }
+    for (; i + kW <= n; i += kW) m0 = xsimd::max(logits<kBias>(x, bias, i, vscale), m0);
+    float mx = reduce_max(xsimd::max(xsimd::max(m0, m1), xsimd::max(m2, m3)));
+    for (; i < n; ++i) {
+      const float t = logit<kBias>(x, bias, i, scale);
+      mx = (t > mx || t != t) ? t : mx;
+    }
+    if (mx == -kInf) {  // every column masked
+      const float fill = log ? -kInf : 0.0f;
+      for (int64_t j = 0; j < n; ++j) y[j] = fill;
+      return;
+    }
+    // Pass 2: exp and sum (stored unless log-softmax, which recomputes t in pass 3).
+    const Vec vmax(mx);
+    Vec s0(0.0f), s1(0.0f);
+    i = 0;
+    for (; i + 2 * kW <= n; i += 2 * kW) {
+      const Vec e0 = vexp(logits<kBias>(x, bias, i, vscale) - vmax);
+      const Vec e1 = vexp(logits<kBias>(x, bias, i + kW, vscale) - vmax);
+      s0 += e0;
+      s1 += e1;
+      if (!log) {
+        e0.store_unaligned(y + i);
+        e1.store_unaligned(y + i + kW);
+      }
+    }
+    float sum = xsimd::hadd(s0 + s1);
+    for (; i < n; ++i) {
+      alignas(64) float lane[kW] = {};
+      lane[0] = logit<kBias>(x, bias, i, scale) - mx;
+      const float e = vexp(Vec::load_aligned(lane)).get(0);
+      sum += e;
+      if (!log) y[i] = e;
+    }
+    // Pass 3.
+    if (log) {
+      const float shift = mx + std::log(sum);
+      const Vec vshift(shift);
+      i = 0;
+      for (; i + kW <= n; i += kW) (logits<kBias>(x, bias, i, vscale) - vshift).store_unaligned(y + i);
+      for (; i < n; ++i) y[i] = logit<kBias>(x, bias, i, scale) - shift;
+    } else {
+      const float inv = 1.0f / sum;
+      const Vec vinv(inv);
+      i = 0;
+      for (; i + kW <= n; i += kW) (Vec::load_unaligned(y + i) * vinv).store_unaligned(y + i);
+      for (; i < n; ++i) y[i] *= inv;
+    }
+  }
+
+  static void softmax_row(const float* x, const float* bias, float* y, int64_t n, float scale,
+                          bool log) {
+    if (bias != nullptr) {
+      run<true>(x, bias, y, n, scale, log);
+    } else {
+      run<false>(x, nullptr, y, n, scale, log);
+    }
+  }
+};
+
+// The fused attention's block step (contract: OnlineSoftmaxFn in kernel_table.hpp).
+template <class Arch>
+struct OnlineSoftmax {
+  using Vec = xsimd::batch<float, Arch>;
+  static constexpr int kW = static_cast<int>(Vec::size);
+
+  static void run(float* st, int64_t ld, int rows, int cols, float* m, float* l, float* alpha) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    for (int c = 0; c < cols; c += kW) {
+      Vec bm(-kInf);
+      for (int r = 0; r < rows; ++r) bm = xsimd::max(Vec::load_unaligned(st + r * ld + c), bm);
+      Vec rescale;
+      const Vec new_max = online_max_update(Vec::load_unaligned(m + c), bm, &rescale);
+      const Vec shift = softmax_shift(new_max);
+      Vec s0(0.0f), s1(0.0f);
+      int r = 0;
+      for (; r + 2 <= rows; r += 2) {
+        const Vec e0 = vexp(Vec::load_unaligned(st + r * ld + c) - shift);
+        const Vec e1 = vexp(Vec::load_unaligned(st + (r + 1) * ld + c) - shift);
+        e0.store_unaligned(st + r * ld + c);
+        e1.store_unaligned(st + (r + 1) * ld + c);
+        s0 += e0;
+        s1 += e1;
+      }
+      if (r < rows) {
+        const Vec e0 = vexp(Vec::load_unaligned(st + r * ld + c) - shift);
+        e0.store_unaligned(st + r * ld + c);
+        s0 += e0;
+      }
+      new_max.store_unaligned(m + c);
+      rescale.store_unaligned(alpha + c);
+      xsimd::fma(Vec::load_unaligned(l + c), rescale, s0 + s1).store_unaligned(l + c);
+    }
+  }
+};
+
+}  // namespace cpuattn::detail

@@ -1,0 +1,179 @@
+#include "ops/attention_fused.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace cpuattn::detail {
+namespace {
+
+int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+struct Blocks {
+  int64_t bq, bk, dv_pad;
+  // Per-worker layout, in floats.
+  int64_t q_panel, st, o, stats, vtail, total;
+};
+
+Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
+  const KernelTable& kt = *ctx.kernels;
+  Blocks b{};
+  const int64_t tile_lcm = std::lcm<int64_t>(kt.mr, kt.nr);
+  b.bq = round_up(ctx.profile.attn_q_block, tile_lcm);
+  b.bk = round_up(ctx.profile.attn_kv_block, kt.mr);
+  b.dv_pad = round_up(p.head_dim_v, kt.nr);
+  b.q_panel = 0;
+  b.st = b.q_panel + round_up(b.bq * p.head_dim, 16);
+  b.o = b.st + b.bk * b.bq;
+  b.stats = b.o + b.bq * b.dv_pad;
+  b.vtail = b.stats + 3 * b.bq;
+  b.total = b.vtail + b.bk * kt.nr;
+  return b;
+}
+
+void zero_rows(const AttentionProblem& p, int64_t b, int64_t h, int64_t i_begin, int64_t i_end) {
+  for (int64_t i = i_begin; i < i_end; ++i) {
+    float* row = p.out + b * p.os[0] + i * p.os[1] + h * p.os[2];
+    for (int64_t d = 0; d < p.head_dim_v; ++d) row[d * p.os[3]] = 0.0f;
+  }
+}
+
+// One (batch, head, query block).
+void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem& p, int64_t b,
+               int64_t h, int64_t qb, float* work) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const int64_t mr = kt.mr, nr = kt.nr, bq = blk.bq;
+  const int64_t i0 = qb * bq, i_end = std::min(p.seq_q, i0 + bq);
+  const int64_t qn = std::clamp<int64_t>(p.q_length(b) - i0, 0, i_end - i0);
+  zero_rows(p, b, h, i0 + qn, i_end);  // padded queries
+  if (qn == 0) return;
+  const int64_t offset = p.causal_offset();
+  int64_t kv_end = p.kv_length(b);
+  if (p.causal) kv_end = std::min(kv_end, i0 + qn + offset);
+  if (kv_end <= 0) {
+    zero_rows(p, b, h, i0, i0 + qn);
+    return;
+  }
+  float* q_panel = work + blk.q_panel;
+  float* st = work + blk.st;
+  float* o = work + blk.o;
+  float* m = work + blk.stats;
+  float* l = m + bq;
+  float* alpha = l + bq;
+  float* vtail = work + blk.vtail;
+
+  const int64_t g = p.kv_head(h);
+  const float* qbase = p.q + b * p.qs[0] + i0 * p.qs[1] + h * p.qs[2];
+  const float* kbase = p.k + b * p.ks[0] + g * p.ks[2];
+  const float* vbase = p.v + b * p.vs[0] + g * p.vs[2];
+  const int64_t D = p.head_dim, Dv = p.head_dim_v, ldk = p.ks[1], ldv = p.vs[1];
+  const int64_t qn_pad = round_up(qn, nr);
+
+  // Q block as the B operand of S^T = K Q^T: nr-query panels of D rows, pre-scaled.
+  kt.pack_b(qbase, p.qs[3], p.qs[1], D, qn, p.scale, q_panel);
+  std::fill(m, m + qn_pad, kNegInf);
+  std::fill(l, l + qn_pad, 0.0f);
+
+  bool first = true;
+  for (int64_t j0 = 0; j0 < kv_end; j0 += blk.bk) {
+    const int64_t nk = std::min(blk.bk, kv_end - j0);
+    for (int64_t jr = 0; jr < nk; jr += mr) {
+      for (int64_t qc = 0; qc < qn_pad; qc += nr) {
+        TileArgs t{};
+        t.k = D;
+        t.a = kbase + (j0 + jr) * ldk;
+        t.lda = ldk;
+        t.b = q_panel + qc * D;
+        t.ldb = nr;
+        t.c = st + jr * bq + qc;
+        t.ldc = bq;
+        t.m = static_cast<int>(std::min(mr, nk - jr));
+        t.n = static_cast<int>(nr);
+        t.alpha = 1.0f;
+        kt.gemm_tile_rows(t);
+      }
+    }
+    // Keys past the first query's horizon: mask the queries that may not see them.
+    if (p.causal && j0 + nk - 1 > i0 + offset) {
+      for (int64_t r = 0; r < nk; ++r) {
+        const int64_t hidden = std::clamp<int64_t>(j0 + r - offset - i0, 0, qn_pad);
+        std::fill(st + r * bq, st + r * bq + hidden, kNegInf);
+      }
+    }
+    if (p.bias != nullptr) {
+      const float* bias = p.bias + b * p.bs[0] + h * p.bs[1] + i0 * p.bs[2] + j0 * p.bs[3];
+      for (int64_t r = 0; r < nk; ++r) {
+        float* row = st + r * bq;
+        const float* br = bias + r * p.bs[3];
+        for (int64_t c = 0; c < qn; ++c) row[c] += br[c * p.bs[2]];
+      }
+    }
+    kt.online_softmax(st, bq, static_cast<int>(nk), static_cast<int>(qn_pad), m, l, alpha);
+    for (int64_t dc = 0; dc < Dv; dc += nr) {
+      const int64_t nn = std::min(nr, Dv - dc);
+      const float* vb = vbase + j0 * ldv + dc;
+      int64_t ldb = ldv;
+      if (nn < nr) {  // the microkernel reads nr columns: pad the last strip
+        kt.pack_b(vb, ldv, p.vs[3], nk, nn, 1.0f, vtail);
+        vb = vtail;
+        ldb = nr;
+      }
+      for (int64_t ir = 0; ir < qn; ir += mr) {
+        TileArgs t{};
+        t.k = nk;
+        t.a = st + ir;
+        t.lda = bq;
+        t.b = vb;
+        t.ldb = ldb;
+        t.c = o + ir * blk.dv_pad + dc;
+        t.ldc = blk.dv_pad;
+        t.m = static_cast<int>(std::min(mr, qn - ir));
+        t.n = static_cast<int>(nr);
+        t.alpha = 1.0f;
+        t.row_scale = first ? nullptr : alpha + ir;
+        kt.gemm_tile_cols(t);
+      }
+    }
+    first = false;
+  }
+  for (int64_t i = 0; i < qn; ++i) {
+    // l == 0: every key masked, the row is 0 (o is 0 too). NaN stays NaN.
+    const float inv = l[i] == 0.0f ? 0.0f : 1.0f / l[i];
+    float* row = p.out + b * p.os[0] + (i0 + i) * p.os[1] + h * p.os[2];
+    const float* src = o + i * blk.dv_pad;
+    if (p.os[3] == 1) {
+      kt.scale_copy(src, inv, row, Dv);
+    } else {
+      for (int64_t d = 0; d < Dv; ++d) row[d * p.os[3]] = src[d] * inv;
+    }
+  }
+}
+
+}  // namespace
+
+bool attention_fused_supports(const AttentionProblem& p) {
+  return (p.ks[3] == 1 || p.head_dim == 1) && (p.vs[3] == 1 || p.head_dim_v == 1);
+}
+
+ScratchSize attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
+  return {0, static_cast<std::size_t>(blocks_for(ctx, p).total)};
+}
+
+void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProblem& p) {
+  const Blocks blk = blocks_for(ctx, p);
+  const int64_t nqb = (p.seq_q + blk.bq - 1) / blk.bq;
+  const int64_t tasks = p.batch * p.heads_q * nqb;
+  const KernelTable& kt = *ctx.kernels;
+  // Causal blocks grow with their index: hand out the largest first so the dynamic schedule ends
+  // balanced.
+  ctx.runtime->parallel_for(tasks, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+    float* work = ws.worker(worker_index());
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t qb = nqb - 1 - t / (p.batch * p.heads_q);
+      const int64_t bh = t % (p.batch * p.heads_q);
+      run_block(kt, blk, p, bh / p.heads_q, bh % p.heads_q, qb, work);
+    }
+  });
+}
+
+}  // namespace cpuattn::detail

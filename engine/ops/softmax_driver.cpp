@@ -1,0 +1,72 @@
+#include "ops/softmax_driver.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace cpuattn::detail {
+
+int64_t softmax_valid_columns(bool causal, int64_t row, int64_t rows, int64_t cols,
+                              int64_t key_length) {
+  int64_t valid = std::min(cols, key_length);
+  if (causal) valid = std::min(valid, std::max<int64_t>(0, row + (cols - rows) + 1));
+  return valid;
+}
+
+void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, float* y,
+                        int64_t y_stride, int64_t cols, int64_t valid, float scale, bool log,
+                        float* scratch) {
+  const float fill = log ? -std::numeric_limits<float>::infinity() : 0.0f;
+  if (valid > 0) {
+    const float* xs = x.data;
+    if (x.stride != 1) {
+      float* g = scratch;
+      for (int64_t j = 0; j < valid; ++j) g[j] = x.data[j * x.stride];
+      xs = g;
+    }
+    const float* bs = bias.data;
+    if (bs != nullptr && bias.stride != 1) {
+      float* g = scratch + cols;
+      for (int64_t j = 0; j < valid; ++j) g[j] = bias.data[j * bias.stride];
+      bs = g;
+    }
+    float* ys = y_stride == 1 ? y : scratch + 2 * cols;
+    kt.softmax_row(xs, bs, ys, valid, scale, log);
+    if (ys != y) {
+      for (int64_t j = 0; j < valid; ++j) y[j * y_stride] = ys[j];
+    }
+  }
+  for (int64_t j = std::max<int64_t>(valid, 0); j < cols; ++j) y[j * y_stride] = fill;
+}
+
+ScratchSize softmax_scratch(const SoftmaxProblem& p) {
+  return {0, static_cast<std::size_t>(3 * p.dims[3])};
+}
+
+void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p) {
+  const int64_t heads = p.dims[1], rows = p.dims[2], cols = p.dims[3];
+  const int64_t total_rows = p.dims[0] * heads * rows;
+  // Chunks of contiguous (batch, head, row) indices: about 4 per thread for balance, and at least
+  // 16 K elements each so the scheduling cost stays small.
+  const int64_t per_thread = (total_rows + 4 * ctx.threads() - 1) / (4 * ctx.threads());
+  const int64_t grain = std::max<int64_t>({1, per_thread, (int64_t{16} << 10) / cols});
+  const KernelTable& kt = *ctx.kernels;
+  ctx.runtime->parallel_for(total_rows, grain, [&](int64_t begin, int64_t end) {
+    float* scratch = ws.worker(worker_index());
+    for (int64_t idx = begin; idx < end; ++idx) {
+      const int64_t r = idx % rows, h = (idx / rows) % heads, b = idx / (rows * heads);
+      const int64_t key_length = p.key_lengths != nullptr ? p.key_lengths[b] : cols;
+      const int64_t valid = softmax_valid_columns(p.causal, r, rows, cols, key_length);
+      StridedRow x{p.src + b * p.src_strides[0] + h * p.src_strides[1] + r * p.src_strides[2],
+                   p.src_strides[3]};
+      StridedRow bias{};
+      if (p.bias != nullptr) {
+        bias = {p.bias + b * p.bias_strides[0] + h * p.bias_strides[1] + r * p.bias_strides[2],
+                p.bias_strides[3]};
+      }
+      float* y = p.dst + b * p.dst_strides[0] + h * p.dst_strides[1] + r * p.dst_strides[2];
+      masked_softmax_row(kt, x, bias, y, p.dst_strides[3], cols, valid, p.scale, p.log, scratch);
+    }
+  });
+}
+
+}  // namespace cpuattn::detail

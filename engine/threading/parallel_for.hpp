@@ -1,0 +1,42 @@
+// The one door to threads. The runtime (oneTBB or OpenMP) is chosen at build time
+// (CPUATTN_THREADING); each context owns one ThreadRuntime sized to its thread count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "threading/function_ref.hpp"
+
+namespace cpuattn::detail {
+
+class ThreadRuntime {
+ public:
+  virtual ~ThreadRuntime() = default;
+  virtual int threads() const = 0;
+  // Splits [0, n) into chunks of at most grain items, handed out dynamically; fn(begin, end) runs
+  // once per chunk. Callers make each output element depend on one chunk only, so results do not
+  // depend on the thread count or the schedule.
+  virtual void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) = 0;
+};
+
+std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads);
+int default_thread_count();
+const char* threading_runtime_name();  // "tbb" or "omp"
+
+// Index of the calling worker inside parallel_for, in [0, threads); 0 outside. Scratch memory is
+// indexed by it.
+int worker_index();
+
+// Sets worker_index() for the current scope (used by the runtimes).
+class WorkerIndexScope {
+ public:
+  explicit WorkerIndexScope(int index);
+  ~WorkerIndexScope();
+  WorkerIndexScope(const WorkerIndexScope&) = delete;
+  WorkerIndexScope& operator=(const WorkerIndexScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace cpuattn::detail

@@ -1,0 +1,54 @@
+// oneTBB runtime: each context owns a task_arena, so the caller's thread cap holds even when the
+// application runs its own TBB or thread pools.
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+
+#include "threading/parallel_for.hpp"
+
+namespace cpuattn::detail {
+namespace {
+
+class TbbRuntime final : public ThreadRuntime {
+ public:
+  explicit TbbRuntime(int threads) : threads_(threads), arena_(threads) {}
+  int threads() const override { return threads_; }
+
+  void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(grain, 1);
+    if (threads_ == 1 || n <= grain) {
+      WorkerIndexScope scope(0);
+      fn(0, n);
+      return;
+    }
+    arena_.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<int64_t>(0, n, grain),
+          [&](const tbb::blocked_range<int64_t>& r) {
+            WorkerIndexScope scope(std::clamp(tbb::this_task_arena::current_thread_index(), 0,
+                                              threads_ - 1));
+            fn(r.begin(), r.end());
+          },
+          tbb::simple_partitioner());
+    });
+  }
+
+ private:
+  int threads_;
+  tbb::task_arena arena_;
+};
+
+}  // namespace
+
+std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads) {
+  return std::make_unique<TbbRuntime>(threads);
+}
+int default_thread_count() { return std::max(1, tbb::info::default_concurrency()); }
+const char* threading_runtime_name() { return "tbb"; }
+
+}  // namespace cpuattn::detail

@@ -1,0 +1,122 @@
+#include "tuning/default_profile.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace cpuattn::detail {
+namespace {
+
+std::size_t read_sysfs_cache(int index) {
+  std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+  std::string s;
+  if (!(f >> s) || s.empty()) return 0;
+  std::size_t mult = 1;
+  if (s.back() == 'K') mult = 1024;
+  if (s.back() == 'M') mult = 1024 * 1024;
+  return static_cast<std::size_t>(std::strtoull(s.c_str(), nullptr, 10)) * mult;
+}
+
+int round_down_multiple(int v, int m) { return std::max(m, v / m * m); }
+
+}  // namespace
+
+CacheSizes detect_cache_sizes() {
+  CacheSizes c;
+  long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE),
+       l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  // sysfs index0 = L1d, index2 = L2, index3 = L3 on x86 Linux; sysconf is 0 on some VMs.
+  std::size_t s1 = l1 > 0 ? static_cast<std::size_t>(l1) : read_sysfs_cache(0);
+  std::size_t s2 = l2 > 0 ? static_cast<std::size_t>(l2) : read_sysfs_cache(2);
+  std::size_t s3 = l3 > 0 ? static_cast<std::size_t>(l3) : read_sysfs_cache(3);
+  if (s1 >= 8 * 1024) c.l1d = s1;
+  if (s2 >= 64 * 1024) c.l2 = s2;
+  if (s3 >= 256 * 1024) c.l3 = s3;
+  return c;
+}
+
+TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k) {
+  TuningProfile p;
+  // kc: the kc x nr micro-panel of B is reused by every A micro-panel of a block, so it should
+  // hold in about 2/3 of L1, leaving room for the mr x kc A stream and C.
+  const int kc_l1 = static_cast<int>(caches.l1d * 2 / 3 / (sizeof(float) * k.nr));
+  p.gemm.kc = std::clamp(round_down_multiple(kc_l1, 8), 64, 512);
+  // mc: the mc x kc packed A block is streamed once per nr columns; keep it in half of L2.
+  const int mc_l2 = static_cast<int>(caches.l2 / 2 / (sizeof(float) * p.gemm.kc));
+  p.gemm.mc = std::clamp(round_down_multiple(mc_l2, k.mr), k.mr, 16 * 1024);
+  // nc: the kc x nc packed B block is read once per mc rows; keep it in a quarter of L3 (shared
+  // with the other cores), at most 4096 columns.
+  const int nc_l3 = static_cast<int>(caches.l3 / 4 / (sizeof(float) * p.gemm.kc));
+  p.gemm.nc = std::clamp(round_down_multiple(nc_l3, k.nr), k.nr, 4096);
+  // Flash blocks: queries x keys scores plus the queries x head_dim output and the packed queries
+  // should stay in L2 next to the key/value block. 96 is a multiple of every tile's mr (6, 12)
+  // and nr (8, 16, 32).
+  p.attn_q_block = 96;
+  p.attn_kv_block = 192;
+  p.parallel_grain = 1;
+  std::ostringstream src;
+  src << "defaults from caches L1d " << caches.l1d / 1024 << "K L2 " << caches.l2 / 1024 << "K L3 "
+      << caches.l3 / 1024 << "K";
+  p.source = src.str();
+  return p;
+}
+
+Status validate_profile(const TuningProfile& p) {
+  if (p.gemm.mc <= 0 || p.gemm.kc <= 0 || p.gemm.nc <= 0 || p.attn_q_block <= 0 ||
+      p.attn_kv_block <= 0 || p.parallel_grain <= 0) {
+    return Status::invalid_argument(
+        "profile: gemm.mc, gemm.kc, gemm.nc, attn_q_block, attn_kv_block and parallel_grain must "
+        "all be positive");
+  }
+  if (p.gemm.mc > (1 << 20) || p.gemm.kc > (1 << 20) || p.gemm.nc > (1 << 20) ||
+      p.attn_q_block > 4096 || p.attn_kv_block > 4096) {
+    return Status::invalid_argument(
+        "profile: block sizes too large (gemm blocks <= 2^20, attention blocks <= 4096)");
+  }
+  return Status::ok();
+}
+
+Status load_profile_file(const std::string& path, TuningProfile* profile) {
+  std::ifstream f(path);
+  if (!f) return Status::invalid_argument("profile file '" + path + "' cannot be opened");
+  std::string line;
+  int lineno = 0;
+  while (std::getline(f, line)) {
+    ++lineno;
+    const auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    const auto eq = line.find('=');
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (eq == std::string::npos) {
+      return Status::invalid_argument("profile file '" + path + "' line " +
+                                      std::to_string(lineno) + ": expected key = value");
+    }
+    std::istringstream ks(line.substr(0, eq)), vs(line.substr(eq + 1));
+    std::string key;
+    long value = 0;
+    ks >> key;
+    if (!(vs >> value)) {
+      return Status::invalid_argument("profile file '" + path + "' line " +
+                                      std::to_string(lineno) + ": value is not an integer");
+    }
+    int* field = key == "gemm.mc"          ? &profile->gemm.mc
+                 : key == "gemm.kc"        ? &profile->gemm.kc
+                 : key == "gemm.nc"        ? &profile->gemm.nc
+                 : key == "attn_q_block"   ? &profile->attn_q_block
+                 : key == "attn_kv_block"  ? &profile->attn_kv_block
+                 : key == "parallel_grain" ? &profile->parallel_grain
+                                           : nullptr;
+    if (field == nullptr) {
+      return Status::invalid_argument("profile file '" + path + "' line " +
+                                      std::to_string(lineno) + ": unknown key '" + key + "'");
+    }
+    *field = static_cast<int>(std::clamp<long>(value, -1, 1 << 21));
+  }
+  profile->source = path;
+  return validate_profile(*profile);
+}
+
+}  // namespace cpuattn::detail

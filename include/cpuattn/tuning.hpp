@@ -1,0 +1,23 @@
+// Block sizes are data: chosen per CPU from its cache sizes (or a measured profile file) and
+// handed down to the drivers, never read from globals, so tests can force tiny blocks.
+#pragma once
+
+#include <string>
+
+namespace cpuattn {
+
+struct GemmBlocking {
+  int mc = 0;  // rows of A packed per block: mc x kc floats should sit in L2
+  int kc = 0;  // depth of one rank-kc update: kc x nr (B) + mr x kc (A) should sit in L1
+  int nc = 0;  // columns of B packed per block: kc x nc floats should sit in L3 (or half of L2)
+};
+
+struct TuningProfile {
+  GemmBlocking gemm;
+  int attn_q_block = 0;   // queries per flash block (rounded to the kernel's tile)
+  int attn_kv_block = 0;  // keys per flash block (rounded to the kernel's tile)
+  int parallel_grain = 1; // minimum tasks per chunk handed to one thread
+  std::string source;     // "defaults from caches: L1 48K L2 1024K ..." or the file it came from
+};
+
+}  // namespace cpuattn
