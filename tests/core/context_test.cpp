@@ -1,0 +1,122 @@
+// Contexts: ISA choice and its caps, thread counts, profiles.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "test_util.hpp"
+
+namespace cpuattn::test {
+namespace {
+
+class EnvGuard {
+ public:
+  EnvGuard(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    setenv(name, value, 1);
+  }
+  ~EnvGuard() {
+    if (had_) {
+      setenv(name_, old_.c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+TEST(Context, DefaultPicksTheBestSupportedIsa) {
+  unsetenv("CPUATTN_ISA");
+  Context ctx;
+  ASSERT_TRUE(Context::create({}, &ctx).is_ok());
+  Isa best = Isa::kGeneric;
+  for (Isa isa : compiled_isas()) {
+    if (cpu_supports(isa)) best = isa;
+  }
+  EXPECT_EQ(ctx.isa(), best);
+  EXPECT_GE(ctx.threads(), 1);
+  EXPECT_GT(ctx.profile().gemm.kc, 0);
+}
+
+TEST(Context, EveryVariantIsCompiledAndRunsHere) {
+  // The project's machines support all of them; the ISA tests must not silently skip one.
+  const std::vector<Isa> isas = compiled_isas();
+  EXPECT_EQ(isas.size(), 4u);
+  for (Isa isa : isas) {
+    if (!cpu_supports(isa)) continue;
+    Context ctx = make_test_context(isa, 1);
+    EXPECT_EQ(ctx.isa(), isa);
+  }
+}
+
+TEST(Context, EnvironmentCapsTheIsa) {
+  EnvGuard env("CPUATTN_ISA", "sse42");
+  Context ctx;
+  ASSERT_TRUE(Context::create({}, &ctx).is_ok());
+  EXPECT_EQ(ctx.isa(), Isa::kSse42);
+}
+
+TEST(Context, UnknownIsaNameInEnvironmentIsAnError) {
+  EnvGuard env("CPUATTN_ISA", "avx9000");
+  Context ctx;
+  const Status s = Context::create({}, &ctx);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("CPUATTN_ISA"), std::string::npos) << s.message();
+}
+
+TEST(Context, OptionIsaOutOfRangeIsAnError) {
+  ContextOptions o;
+  o.isa = static_cast<Isa>(42);
+  Context ctx;
+  EXPECT_EQ(Context::create(o, &ctx).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Context, ThreadCountIsHonoured) {
+  ContextOptions o;
+  o.threads = 3;
+  Context ctx;
+  ASSERT_TRUE(Context::create(o, &ctx).is_ok());
+  EXPECT_EQ(ctx.threads(), 3);
+  o.threads = -1;
+  EXPECT_EQ(Context::create(o, &ctx).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Context, ProfileFileOverridesDefaults) {
+  const std::string path = ::testing::TempDir() + "/cpuattn_profile.txt";
+  {
+    std::ofstream f(path);
+    f << "# measured\ngemm.kc = 128\nattn_kv_block=48\n";
+  }
+  EnvGuard env("CPUATTN_PROFILE", path.c_str());
+  Context ctx;
+  ASSERT_TRUE(Context::create({}, &ctx).is_ok());
+  EXPECT_EQ(ctx.profile().gemm.kc, 128);
+  EXPECT_EQ(ctx.profile().attn_kv_block, 48);
+  EXPECT_EQ(ctx.profile().source, path);
+  {
+    std::ofstream f(path);
+    f << "gemm.kc = -3\n";
+  }
+  EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument);
+  {
+    std::ofstream f(path);
+    f << "gemm.kcc = 3\n";
+  }
+  const Status s = Context::create({}, &ctx);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("unknown key"), std::string::npos) << s.message();
+  std::remove(path.c_str());
+}
+
+TEST(Context, EmptyContextIsRejectedByCalls) {
+  Context empty;
+  float x[4] = {1, 2, 3, 4}, y[4];
+  const Status s = softmax(empty, TensorView<const float>(x, {4}), TensorView<float>(y, {4}));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cpuattn::test

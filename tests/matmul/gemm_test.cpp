@@ -1,0 +1,234 @@
+// sgemm against the double oracle on every compiled ISA: sizes around the register tile, random
+// sizes, all transposes, alpha/beta, padded leading dimensions, tiny blocking, batches, NaN.
+#include <cfloat>
+#include <cstring>
+#include <cmath>
+#include <limits>
+
+#include "reference.hpp"
+#include "test_util.hpp"
+
+namespace cpuattn::test {
+namespace {
+
+struct Shape {
+  int64_t m, n, k;
+  bool ta, tb;
+  float alpha, beta;
+  int64_t pad;  // extra leading-dimension elements
+};
+
+// C as computed by cpuattn, and a check against the oracle with the GEMM bound
+// |c - ref| <= (k + 2) eps (|alpha| sum |a||b| + |beta c0|).
+void check_gemm(const Context& ctx, const Shape& s, std::mt19937_64& rng) {
+  SCOPED_TRACE(::testing::Message() << "m=" << s.m << " n=" << s.n << " k=" << s.k << " ta=" << s.ta
+                                    << " tb=" << s.tb << " alpha=" << s.alpha
+                                    << " beta=" << s.beta << " pad=" << s.pad);
+  const int64_t lda = (s.ta ? s.m : s.k) + s.pad, ldb = (s.tb ? s.k : s.n) + s.pad,
+                ldc = s.n + s.pad;
+  const auto a = random_floats(rng, static_cast<size_t>((s.ta ? s.k : s.m) * lda));
+  const auto b = random_floats(rng, static_cast<size_t>((s.tb ? s.n : s.k) * ldb));
+  std::vector<float> c = random_floats(rng, static_cast<size_t>(s.m * ldc));
+  if (s.beta == 0.0f) std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
+  const auto ref = ref::gemm(s.ta, s.tb, s.m, s.n, s.k, s.alpha, a.data(), lda, b.data(), ldb,
+                             s.beta, c.data(), ldc);
+  GemmArgs g;
+  g.trans_a = s.ta ? Transpose::kYes : Transpose::kNo;
+  g.trans_b = s.tb ? Transpose::kYes : Transpose::kNo;
+  g.m = s.m;
+  g.n = s.n;
+  g.k = s.k;
+  g.alpha = s.alpha;
+  g.a = a.data();
+  g.lda = lda;
+  g.b = b.data();
+  g.ldb = ldb;
+  g.beta = s.beta;
+  g.c = c.data();
+  g.ldc = ldc;
+  const std::vector<float> before = c;
+  ASSERT_TRUE(sgemm(ctx, g).is_ok());
+  int bad = 0;
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t j = 0; j < ldc; ++j) {
+      const float got = c[i * ldc + j];
+      if (j >= s.n) {  // padding columns are never written
+        if (!(std::isnan(before[i * ldc + j]) && std::isnan(got))) {
+          EXPECT_EQ(got, before[i * ldc + j]) << "wrote padding at " << i << "," << j;
+        }
+        continue;
+      }
+      const double want = ref.c[i * s.n + j];
+      const double tol = (s.k + 2) * static_cast<double>(FLT_EPSILON) * ref.magnitude[i * s.n + j];
+      if (!(std::fabs(got - want) <= tol) && ++bad < 5) {
+        ADD_FAILURE() << "C[" << i << "," << j << "] = " << got << ", want " << want
+                      << " (tol " << tol << ")";
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+class GemmIsaTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu_supports(GetParam())) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+  }
+};
+
+TEST_P(GemmIsaTest, EdgeSizesAroundTheTileAllTransposes) {
+  Context ctx = make_test_context(GetParam(), 1);
+  const uint64_t seed = test_seed();
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  const int mr = ctx.isa() == Isa::kAvx512 ? 12 : 6;
+  const int nr = ctx.isa() == Isa::kAvx512 ? 32 : ctx.isa() == Isa::kAvx2 ? 16 : 8;
+  const std::vector<int64_t> sizes = {1, 2, 7, mr - 1, mr, mr + 1, 2 * mr, nr - 1, nr, nr + 1,
+                                      2 * nr + 3, 67};
+  std::uniform_int_distribution<size_t> pick(0, sizes.size() - 1);
+  for (int trial = 0; trial < 40; ++trial) {
+    Shape s{sizes[pick(rng)], sizes[pick(rng)], sizes[pick(rng)], (trial & 1) != 0,
+            (trial & 2) != 0, 1.0f, 0.0f, trial % 3};
+    check_gemm(ctx, s, rng);
+  }
+}
+
+TEST_P(GemmIsaTest, RandomSizesAlphaBeta) {
+  Context ctx = make_test_context(GetParam(), 2);
+  const uint64_t seed = test_seed() + 1;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> size(1, 300);
+  const float alphas[] = {1.0f, -0.5f, 2.0f}, betas[] = {0.0f, 1.0f, 0.75f};
+  for (int trial = 0; trial < 12; ++trial) {
+    Shape s{size(rng), size(rng), size(rng), (trial & 1) != 0, (trial & 2) != 0,
+            alphas[trial % 3], betas[(trial / 3) % 3], trial % 2 ? 5 : 0};
+    check_gemm(ctx, s, rng);
+  }
+}
+
+TEST_P(GemmIsaTest, TinyBlocksCrossEveryBlockEdge) {
+  const int mr = GetParam() == Isa::kAvx512 ? 12 : 6;
+  const int nr = GetParam() == Isa::kAvx512 ? 32 : GetParam() == Isa::kAvx2 ? 16 : 8;
+  const TuningProfile tiny = tiny_profile(mr, nr);
+  Context ctx = make_test_context(GetParam(), 2, &tiny);
+  const uint64_t seed = test_seed() + 2;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 8; ++trial) {
+    Shape s{40 + trial, 40 - trial, 33 + trial, (trial & 1) != 0, (trial & 2) != 0, 1.0f,
+            trial % 2 ? 1.0f : 0.0f, 1};
+    check_gemm(ctx, s, rng);
+  }
+}
+
+TEST_P(GemmIsaTest, LargeSquareMatchesOracle) {
+  Context ctx = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 3);
+  check_gemm(ctx, Shape{520, 530, 600, false, false, 1.0f, 0.0f, 0}, rng);
+}
+
+TEST_P(GemmIsaTest, SmallIntegersAreExact) {
+  Context ctx = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 4);
+  const int64_t m = 77, n = 93, k = 130;
+  const auto a = random_small_ints(rng, m * k), b = random_small_ints(rng, k * n);
+  std::vector<float> c(m * n);
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
+  g.c = c.data(), g.ldc = n;
+  ASSERT_TRUE(sgemm(ctx, g).is_ok());
+  const auto ref = ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, nullptr, n);
+  for (int64_t i = 0; i < m * n; ++i) ASSERT_EQ(c[i], ref.c[i]) << "at " << i;
+}
+
+TEST_P(GemmIsaTest, OneAndTwoThreadsAreBitIdentical) {
+  Context one = make_test_context(GetParam(), 1), two = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 5);
+  const int64_t m = 301, n = 257, k = 700;
+  const auto a = random_floats(rng, m * k), b = random_floats(rng, k * n);
+  std::vector<float> c1(m * n), c2(m * n);
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n, g.ldc = n;
+  g.c = c1.data();
+  ASSERT_TRUE(sgemm(one, g).is_ok());
+  g.c = c2.data();
+  ASSERT_TRUE(sgemm(two, g).is_ok());
+  EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)));
+}
+
+TEST_P(GemmIsaTest, NanAndInfPropagateLikeBlas) {
+  Context ctx = make_test_context(GetParam(), 1);
+  const int64_t m = 20, n = 40, k = 9;
+  std::vector<float> a(m * k, 1.0f), b(k * n, 1.0f), c(m * n, 0.0f);
+  a[3 * k + 2] = std::numeric_limits<float>::quiet_NaN();   // row 3 of C becomes NaN
+  b[4 * n + 7] = std::numeric_limits<float>::infinity();    // column 7 becomes +inf (elsewhere)
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
+  g.c = c.data(), g.ldc = n;
+  ASSERT_TRUE(sgemm(ctx, g).is_ok());
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float x = c[i * n + j];
+      if (i == 3) {
+        EXPECT_TRUE(std::isnan(x)) << i << "," << j;
+      } else if (j == 7) {
+        EXPECT_EQ(x, std::numeric_limits<float>::infinity()) << i << "," << j;
+      } else {
+        EXPECT_EQ(x, 9.0f) << i << "," << j;
+      }
+    }
+  }
+  // alpha == 0: A and B are not read (BLAS quick return), C = beta * C.
+  std::fill(c.begin(), c.end(), 2.0f);
+  g.alpha = 0.0f;
+  g.beta = 0.5f;
+  ASSERT_TRUE(sgemm(ctx, g).is_ok());
+  for (float x : c) ASSERT_EQ(x, 1.0f);
+}
+
+TEST_P(GemmIsaTest, StridedBatchWithSharedOperand) {
+  Context ctx = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 6);
+  const int64_t m = 33, n = 45, k = 64, count = 5;
+  const auto a = random_floats(rng, m * k);  // shared: stride_a = 0
+  const auto b = random_floats(rng, count * k * n);
+  std::vector<float> c(count * m * n);
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
+  g.c = c.data(), g.ldc = n;
+  ASSERT_TRUE(sgemm_batched(ctx, g, StridedBatch{count, 0, k * n, m * n}).is_ok());
+  for (int64_t i = 0; i < count; ++i) {
+    const auto ref = ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data() + i * k * n, n,
+                               0.0f, nullptr, n);
+    for (int64_t e = 0; e < m * n; ++e) {
+      ASSERT_NEAR(c[i * m * n + e], ref.c[e], (k + 2) * FLT_EPSILON * ref.magnitude[e]);
+    }
+  }
+}
+
+TEST_P(GemmIsaTest, OutputEndingAtGuardPage) {
+  Context ctx = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 7);
+  for (int64_t m : {1, 13, 37}) {
+    for (int64_t n : {1, 17, 33, 50}) {
+      const int64_t k = 19;
+      const auto a = random_floats(rng, m * k), b = random_floats(rng, k * n);
+      GuardedBuffer c(static_cast<size_t>(m * n));
+      GemmArgs g;
+      g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
+      g.c = c.data(), g.ldc = n;
+      ASSERT_TRUE(sgemm(ctx, g).is_ok());
+      const auto ref = ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, nullptr, n);
+      for (int64_t e = 0; e < m * n; ++e) {
+        ASSERT_NEAR(c.data()[e], ref.c[e], (k + 2) * FLT_EPSILON * ref.magnitude[e]);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, GemmIsaTest, ::testing::ValuesIn(testable_isas()),
+                         isa_param_name);
+
+}  // namespace
+}  // namespace cpuattn::test

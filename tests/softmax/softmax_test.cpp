@@ -1,0 +1,247 @@
+// Softmax against the double oracle on every ISA: many row lengths, scale, masks, bias broadcast,
+// strided layouts, in place, log-softmax, extreme values, NaN, thread-count independence.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "reference.hpp"
+#include "test_util.hpp"
+
+namespace cpuattn::test {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct Case {
+  int64_t batch = 1, heads = 1, rows = 1, cols = 1;
+  float scale = 1.0f;
+  bool causal = false, log = false, bias = false, key_lengths = false, in_place = false;
+  int64_t col_stride = 1;  // > 1: columns interleaved with garbage
+  int64_t row_pad = 0;
+};
+
+// Runs one case on random data (or `fill` when given) and checks every element against the oracle
+// with the bound derived in the header comment of check_row.
+class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu_supports(GetParam())) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
+  }
+
+  // Relative bound for softmax (absolute for log-softmax), eps * (12 A + n + 8) with A the largest
+  // |scale x| + |bias| of the row: t = scale x + bias and t - max carry 4 eps A absolute error,
+  // exp adds 2 eps, the float sum n eps, the reciprocal 2 eps.
+  static void check_row(const std::vector<double>& want, const float* got, int64_t stride,
+                        int64_t n, double big_a, bool log, const std::string& where) {
+    const double eps = FLT_EPSILON;
+    int bad = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const double w = want[j], g = got[j * stride];
+      bool ok;
+      if (std::isnan(w)) {
+        ok = std::isnan(g);
+      } else if (std::isinf(w)) {
+        ok = g == w;
+      } else if (log) {
+        ok = std::fabs(g - w) <= eps * (std::fabs(w) + 8 * big_a + n + 8);
+      } else {
+        ok = std::fabs(g - w) <= w * eps * (12 * big_a + n + 8) + 1e-37;
+      }
+      if (!ok && ++bad <= 3) ADD_FAILURE() << where << " col " << j << ": got " << g << " want " << w;
+    }
+    EXPECT_EQ(bad, 0) << where;
+  }
+
+  void run_case(const Case& c, std::mt19937_64& rng, const std::vector<float>* fill = nullptr,
+                int threads = 2) {
+    SCOPED_TRACE(::testing::Message()
+                 << "B=" << c.batch << " H=" << c.heads << " R=" << c.rows << " C=" << c.cols
+                 << " scale=" << c.scale << " causal=" << c.causal << " log=" << c.log
+                 << " bias=" << c.bias << " lengths=" << c.key_lengths
+                 << " in_place=" << c.in_place << " col_stride=" << c.col_stride);
+    Context ctx = make_test_context(GetParam(), threads);
+    const int64_t cs = c.col_stride, rs = c.cols * cs + c.row_pad, hs = c.rows * rs,
+                  bs = c.heads * hs, total = c.batch * bs;
+    std::vector<float> src = fill ? *fill : random_floats(rng, static_cast<size_t>(total), -8, 8);
+    std::vector<float> dst(static_cast<size_t>(total), 12345.0f);
+    std::vector<float> bias;
+    if (c.bias) bias = random_floats(rng, static_cast<size_t>(c.rows * c.cols), -3, 3);
+    std::vector<int32_t> lengths(static_cast<size_t>(c.batch));
+    for (int64_t b = 0; b < c.batch; ++b) {
+      lengths[b] = static_cast<int32_t>(std::uniform_int_distribution<int64_t>(0, c.cols)(rng));
+    }
+    const std::vector<float> original = src;
+    float* out = c.in_place ? src.data() : dst.data();
+    SoftmaxOptions o;
+    o.scale = c.scale;
+    o.mask = c.causal ? MaskKind::kCausal : MaskKind::kNone;
+    o.log = c.log;
+    if (c.key_lengths) o.key_lengths = lengths.data();
+    if (c.bias) {  // [rows, cols] shared by batch and heads: stride 0 broadcast
+      o.bias = TensorView<const float>(bias.data(), {c.batch, c.heads, c.rows, c.cols},
+                                       {0, 0, c.cols, 1});
+    }
+    const Status s = softmax(
+        ctx, TensorView<const float>(src.data(), {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}),
+        TensorView<float>(out, {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}), o);
+    ASSERT_TRUE(s.is_ok()) << s.message();
+    for (int64_t b = 0; b < c.batch; ++b) {
+      for (int64_t h = 0; h < c.heads; ++h) {
+        for (int64_t r = 0; r < c.rows; ++r) {
+          const int64_t off = b * bs + h * hs + r * rs;
+          int64_t valid = c.key_lengths ? lengths[b] : c.cols;
+          if (c.causal) valid = std::min(valid, std::max<int64_t>(0, r + c.cols - c.rows + 1));
+          const float* brow = c.bias ? bias.data() + r * c.cols : nullptr;
+          const auto want = ref::softmax_row(original.data() + off, cs, brow, 1, c.cols, valid,
+                                             c.scale, c.log);
+          double big_a = 0;
+          for (int64_t j = 0; j < valid; ++j) {
+            big_a = std::max(big_a, std::fabs(double(c.scale) * original[off + j * cs]) +
+                                        (brow ? std::fabs(brow[j]) : 0.0));
+          }
+          check_row(want, out + off, cs, c.cols, big_a, c.log,
+                    "row " + std::to_string(b) + "," + std::to_string(h) + "," + std::to_string(r));
+          // Gaps between strided columns and row padding are never written.
+          if (!c.in_place) {
+            for (int64_t j = 0; j < rs; ++j) {
+              if (j % cs != 0 || j >= c.cols * cs) {
+                ASSERT_EQ(dst[off + j], 12345.0f) << "gap " << j;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+TEST_P(SoftmaxIsaTest, ManyRowLengths) {
+  const uint64_t seed = test_seed();
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  for (int64_t cols : {1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 33, 64, 65, 100, 257, 1000, 2053}) {
+    Case c;
+    c.batch = 2, c.heads = 2, c.rows = 3, c.cols = cols, c.scale = 0.7f;
+    run_case(c, rng);
+  }
+}
+
+TEST_P(SoftmaxIsaTest, MasksBiasLogStridesInPlace) {
+  const uint64_t seed = test_seed() + 1;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> dim(1, 90);
+  for (int trial = 0; trial < 48; ++trial) {
+    Case c;
+    c.batch = 1 + trial % 3, c.heads = 1 + trial % 2, c.rows = dim(rng), c.cols = dim(rng);
+    c.scale = trial % 4 == 0 ? -0.5f : 0.125f * (1 + trial % 5);
+    c.causal = trial & 1;
+    c.log = trial & 2;
+    c.bias = trial & 4;
+    c.key_lengths = trial & 8;
+    c.col_stride = trial & 16 ? 3 : 1;
+    c.in_place = (trial & 32) && c.col_stride == 1;
+    c.row_pad = trial % 3;
+    run_case(c, rng);
+  }
+}
+
+TEST_P(SoftmaxIsaTest, FullyMaskedRowsAreZerosNeverNan) {
+  std::mt19937_64 rng(test_seed() + 2);
+  Case c;
+  c.batch = 2, c.rows = 5, c.cols = 40, c.key_lengths = true;
+  Context ctx = make_test_context(GetParam(), 1);
+  std::vector<float> x = random_floats(rng, 2 * 5 * 40), y(x.size(), 7.0f);
+  const int32_t lengths[] = {0, 40};
+  for (bool log : {false, true}) {
+    SoftmaxOptions o;
+    o.key_lengths = lengths;
+    o.log = log;
+    o.mask = MaskKind::kCausal;  // with rows < cols nothing else is fully masked
+    ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {2, 1, 5, 40}),
+                        TensorView<float>(y.data(), {2, 1, 5, 40}), o)
+                    .is_ok());
+    for (int i = 0; i < 5 * 40; ++i) ASSERT_EQ(y[i], log ? -kInf : 0.0f) << i;
+    for (int i = 5 * 40; i < 10 * 40; ++i) ASSERT_FALSE(std::isnan(y[i])) << i;
+  }
+  // Rows made of -inf (an additive mask that hides everything) are zeros too.
+  std::vector<float> neg(64, -kInf), out(64, 7.0f);
+  ASSERT_TRUE(softmax(ctx, TensorView<const float>(neg.data(), {2, 32}),
+                      TensorView<float>(out.data(), {2, 32}))
+                  .is_ok());
+  for (float v : out) ASSERT_EQ(v, 0.0f);
+}
+
+TEST_P(SoftmaxIsaTest, HugeValuesAndInfinityDoNotOverflow) {
+  Context ctx = make_test_context(GetParam(), 1);
+  const int64_t n = 37;
+  std::vector<float> x(n, -1e30f), y(n);
+  x[5] = 1e30f;
+  x[20] = 1e30f;
+  x[30] = -kInf;
+  ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {n}), TensorView<float>(y.data(), {n})).is_ok());
+  for (int64_t j = 0; j < n; ++j) EXPECT_EQ(y[j], (j == 5 || j == 20) ? 0.5f : 0.0f) << j;
+  std::mt19937_64 rng(test_seed() + 3);
+  Case c;
+  c.rows = 4, c.cols = 50;
+  std::vector<float> fill = random_floats(rng, 200, -1e30f, 1e30f);
+  run_case(c, rng, &fill);
+}
+
+TEST_P(SoftmaxIsaTest, NanStaysInItsRow) {
+  Context ctx = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 4);
+  const int64_t rows = 6, cols = 45;
+  std::vector<float> x = random_floats(rng, rows * cols), y(rows * cols);
+  x[2 * cols + 17] = std::numeric_limits<float>::quiet_NaN();
+  ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
+                      TensorView<float>(y.data(), {rows, cols}))
+                  .is_ok());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) {
+      EXPECT_EQ(std::isnan(y[r * cols + j]), r == 2) << r << "," << j;
+    }
+  }
+}
+
+TEST_P(SoftmaxIsaTest, OneAndTwoThreadsAreBitIdentical) {
+  std::mt19937_64 rng(test_seed() + 5);
+  Context one = make_test_context(GetParam(), 1), two = make_test_context(GetParam(), 2);
+  const int64_t b = 3, h = 5, r = 17, c = 300;
+  std::vector<float> x = random_floats(rng, b * h * r * c), y1(x.size()), y2(x.size());
+  SoftmaxOptions o;
+  o.mask = MaskKind::kCausal;
+  o.scale = 0.3f;
+  ASSERT_TRUE(softmax(one, TensorView<const float>(x.data(), {b, h, r, c}), TensorView<float>(y1.data(), {b, h, r, c}), o).is_ok());
+  ASSERT_TRUE(softmax(two, TensorView<const float>(x.data(), {b, h, r, c}), TensorView<float>(y2.data(), {b, h, r, c}), o).is_ok());
+  EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
+}
+
+TEST_P(SoftmaxIsaTest, OutputEndingAtGuardPage) {
+  Context ctx = make_test_context(GetParam(), 2);
+  std::mt19937_64 rng(test_seed() + 6);
+  for (int64_t cols : {1, 5, 17, 33, 100}) {
+    const int64_t rows = 7;
+    std::vector<float> x = random_floats(rng, rows * cols);
+    GuardedBuffer y(static_cast<size_t>(rows * cols));
+    SoftmaxOptions o;
+    o.mask = MaskKind::kCausal;
+    ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
+                        TensorView<float>(y.data(), {rows, cols}), o)
+                    .is_ok());
+    for (int64_t r = 0; r < rows; ++r) {
+      double sum = 0;
+      for (int64_t j = 0; j < cols; ++j) sum += y.data()[r * cols + j];
+      const bool any = std::max<int64_t>(0, r + cols - rows + 1) > 0;
+      EXPECT_NEAR(sum, any ? 1.0 : 0.0, 1e-5);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, SoftmaxIsaTest, ::testing::ValuesIn(testable_isas()),
+                         isa_param_name);
+
+}  // namespace
+}  // namespace cpuattn::test
