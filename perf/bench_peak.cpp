@@ -1,0 +1,31 @@
+// Machine peak per ISA and thread count: every other result is quoted as a fraction of these.
+// GFLOPS = 2 flops x chains x lanes per round; each thread runs its own chains, so the rate is
+// the per-thread work (averaged over threads) times all iterations over the wall time.
+#include <cstdint>
+
+#include "bench_util.hpp"
+
+namespace cpuattn::perf {
+float fma_peak_avx512(int64_t iters);
+float fma_peak_avx2(int64_t iters);
+
+namespace {
+
+template <float (*Fn)(int64_t), int kLanes, int kChains>
+void bm_fma_peak(benchmark::State& state) {
+  constexpr int64_t kIters = 1 << 20;
+  float sink = 0.0f;
+  for (auto _ : state) {
+    sink += Fn(kIters);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(
+      2.0 * kChains * kLanes * kIters * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads);
+}
+
+BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx512, 16, 16)->Name("peak/fma/avx512")->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, 8, 12)->Name("peak/fma/avx2")->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace
+}  // namespace cpuattn::perf

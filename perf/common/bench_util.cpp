@@ -1,0 +1,86 @@
+#include "bench_util.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace cpuattn::perf {
+
+const Context& context_for(int threads) {
+  static std::mutex mutex;
+  static std::map<int, std::unique_ptr<Context>> contexts;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = contexts[threads];
+  if (!slot) {
+    slot = std::make_unique<Context>();
+    ContextOptions o;
+    o.threads = threads;
+    const Status s = Context::create(o, slot.get());
+    if (!s.is_ok()) std::abort();
+  }
+  return *slot;
+}
+
+void set_peer_threads(int threads) {
+  openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);
+  Eigen::setNbThreads(threads);
+}
+
+std::vector<float> random_buffer(std::size_t n, uint64_t seed, float lo, float hi) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+void set_gflops(benchmark::State& state, double flops) {
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void set_gbps(benchmark::State& state, double bytes) {
+  state.counters["GBps"] =
+      benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void add_run_context() {
+  const Context& ctx = context_for(1);
+  benchmark::AddCustomContext("cpuattn_isa", isa_name(ctx.isa()));
+  benchmark::AddCustomContext("cpuattn_profile", ctx.profile().source);
+  benchmark::AddCustomContext(
+      "cpuattn_blocks", "gemm mc/kc/nc " + std::to_string(ctx.profile().gemm.mc) + "/" +
+                            std::to_string(ctx.profile().gemm.kc) + "/" +
+                            std::to_string(ctx.profile().gemm.nc) + ", attention q/kv " +
+                            std::to_string(ctx.profile().attn_q_block) + "/" +
+                            std::to_string(ctx.profile().attn_kv_block));
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  benchmark::AddCustomContext("OPENBLAS_CORETYPE", core ? core : "(unset)");
+  benchmark::AddCustomContext("openblas_corename", openblas_get_corename());
+}
+
+bool check_close(benchmark::State& state, const float* got, const float* want, std::size_t n,
+                 double rel_tol, const char* what) {
+  double scale = 0.0, err = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
+    const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
+    err = std::isnan(d) ? INFINITY : std::max(err, d);
+  }
+  if (err > rel_tol * std::max(scale, 1e-30)) {
+    state.SkipWithError((std::string(what) + ": result differs from the reference").c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace cpuattn::perf
