@@ -29,9 +29,11 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   plan.kc = blk.kc;
   plan.mc = std::max<int64_t>(plan.mr, blk.mc / plan.mr * plan.mr);
   plan.nc = std::max<int64_t>(plan.nr, blk.nc / plan.nr * plan.nr);
-  // A in place while its rows or columns are contiguous and it is swept by few column strips;
-  // otherwise packing mr-row panels (no cache-set conflicts, one stream) pays for itself.
-  if (p.n <= 2 * plan.nr && p.a_cs == 1) {
+  // A in place whenever its rows are contiguous: the microkernel broadcasts from mr row streams,
+  // and a scalar transposing pack cost ~10% at 512^3 (measured: 176 -> 193 GFLOP/s without it).
+  // Contiguous columns (A transposed) are read in place for narrow products only, where packing
+  // cannot be amortised.
+  if (p.a_cs == 1) {
     plan.a_source = ASource::kRows;
   } else if (p.n <= 2 * plan.nr && p.a_rs == 1) {
     plan.a_source = ASource::kCols;
@@ -47,18 +49,12 @@ std::size_t a_pack_floats(const Plan& plan, int64_t mc) {
   return plan.a_source == ASource::kPacked ? static_cast<std::size_t>(round_up(mc, plan.mr) * plan.kc)
                                            : 0;
 }
-std::size_t b_pack_floats(const Plan& plan, int64_t n) {
-  return plan.pack_b ? static_cast<std::size_t>(plan.kc * round_up(std::min(n, plan.nc), plan.nr))
-                     : 0;
-}
 std::size_t tail_floats(const Plan& plan) { return static_cast<std::size_t>(plan.kc * plan.nr); }
 
-// C[i0:i1, jc+j0 : jc+j1] for one kc block: packs its A rows, then the jr / ir loops.
-void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i1, int64_t jc,
-                   int64_t j0, int64_t j1, int64_t pc, int64_t kcur, float beta,
-                   const float* bpack, float* worker) {
-  float* apack = worker;
-  float* tail = worker + a_pack_floats(plan, i1 - i0);
+// C[i0:i1, j0:j1] for one kc block; b is the packed B of columns [j0, j1) (or null: B in place).
+void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i1, int64_t j0,
+                   int64_t j1, int64_t pc, int64_t kcur, float beta, const float* bpack,
+                   float* apack, float* tail) {
   const KernelTable& kt = *plan.kt;
   if (plan.a_source == ASource::kPacked) {
     kt.pack_a(p.a + i0 * p.a_rs + pc * p.a_cs, p.a_rs, p.a_cs, i1 - i0, kcur, 1.0f, apack);
@@ -70,13 +66,13 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
     const float* b;
     int64_t ldb;
     if (plan.pack_b) {
-      b = bpack + (jr / plan.nr) * kcur * plan.nr;
+      b = bpack + ((jr - j0) / plan.nr) * kcur * plan.nr;
       ldb = plan.nr;
     } else if (nn == plan.nr) {
-      b = p.b + pc * p.b_rs + (jc + jr);
+      b = p.b + pc * p.b_rs + jr;
       ldb = p.b_rs;
     } else {  // the microkernel reads nr columns: pad the last strip
-      kt.pack_b(p.b + pc * p.b_rs + (jc + jr) * p.b_cs, p.b_rs, p.b_cs, kcur, nn, 1.0f, tail);
+      kt.pack_b(p.b + pc * p.b_rs + jr * p.b_cs, p.b_rs, p.b_cs, kcur, nn, 1.0f, tail);
       b = tail;
       ldb = plan.nr;
     }
@@ -99,7 +95,7 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
       }
       t.b = b;
       t.ldb = ldb;
-      t.c = p.c + ir * p.ldc + jc + jr;
+      t.c = p.c + ir * p.ldc + jr;
       t.ldc = p.ldc;
       t.m = static_cast<int>(std::min(plan.mr, i1 - ir));
       t.n = nn;
@@ -111,35 +107,56 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
   }
 }
 
-// Runs the blocked loops; for_each(count, fn) runs fn(index) for index < count, maybe in parallel.
-template <class ForEach>
-void run_blocked(const Plan& plan, const GemmProblem& p, int threads, float* bpack,
-                 const ForEach& for_each) {
-  // Row blocks of equal size (a multiple of mr); column parts only when rows alone leave threads
-  // idle.
-  const int64_t tm = ceil_div(p.m, plan.mc);
-  const int64_t mc = round_up(ceil_div(p.m, tm), plan.mr);
-  for (int64_t jc = 0; jc < p.n; jc += plan.nc) {
-    const int64_t ncur = std::min(plan.nc, p.n - jc);
-    const int64_t strips = ceil_div(ncur, plan.nr);
-    const int64_t tn = std::min<int64_t>(strips, std::max<int64_t>(1, ceil_div(threads, tm)));
-    const int64_t part = round_up(ceil_div(ncur, tn), plan.nr);
-    for (int64_t pc = 0; pc < p.k; pc += plan.kc) {
-      const int64_t kcur = std::min(plan.kc, p.k - pc);
-      const float beta = pc == 0 ? p.beta : 1.0f;
-      if (plan.pack_b) {
-        for_each(strips, [&](int64_t s, float*) {
-          const int64_t j = s * plan.nr;
-          plan.kt->pack_b(p.b + pc * p.b_rs + (jc + j) * p.b_cs, p.b_rs, p.b_cs, kcur,
-                          std::min(plan.nr, ncur - j), 1.0f, bpack + s * kcur * plan.nr);
-        });
-      }
-      for_each(tm * tn, [&](int64_t task, float* worker) {
-        const int64_t i0 = (task / tn) * mc, j0 = (task % tn) * part;
-        if (i0 >= p.m || j0 >= ncur) return;
-        compute_block(plan, p, i0, std::min(p.m, i0 + mc), jc, j0, std::min(ncur, j0 + part), pc,
-                      kcur, beta, bpack, worker);
-      });
+// The task grid: tm row ranges x tn column parts. One task runs the whole pc loop for its block,
+// packing its own B columns, so a product needs one fork-join and every C element is still summed
+// over the same kc blocks in the same order.
+struct Grid {
+  int64_t tm, tn, rows, part;  // rows per task (multiple of mr), columns per part (of nr)
+};
+
+Grid make_grid(const Plan& plan, const GemmProblem& p, int threads) {
+  Grid g{};
+  const int64_t strips = ceil_div(p.n, plan.nr);
+  g.tn = ceil_div(p.n, plan.nc);
+  g.tm = 1;
+  if (threads > 1) {
+    // About four tasks per thread, so unequal blocks even out under the dynamic schedule. Split
+    // columns first (each B strip is packed once); rows only when the columns run out.
+    const int64_t target = 4 * threads;
+    g.tn = std::min(strips, std::max(g.tn, target));
+    g.tm = std::min(ceil_div(p.m, plan.mr), ceil_div(target, g.tn));
+  }
+  g.part = round_up(ceil_div(p.n, g.tn), plan.nr);
+  g.tn = ceil_div(p.n, g.part);
+  g.rows = round_up(ceil_div(p.m, g.tm), plan.mr);
+  g.tm = ceil_div(p.m, g.rows);
+  return g;
+}
+
+std::size_t task_scratch_floats(const Plan& plan, const Grid& g) {
+  const std::size_t b = plan.pack_b ? static_cast<std::size_t>(plan.kc * g.part) : 0;
+  return b + a_pack_floats(plan, std::min(plan.mc, g.rows)) + tail_floats(plan);
+}
+
+void run_task(const Plan& plan, const Grid& g, const GemmProblem& p, int64_t task, float* scratch) {
+  const int64_t i_begin = (task / g.tn) * g.rows, j0 = (task % g.tn) * g.part;
+  const int64_t i_end = std::min(p.m, i_begin + g.rows), j1 = std::min(p.n, j0 + g.part);
+  if (i_begin >= i_end || j0 >= j1) return;
+  float* bpack = scratch;
+  float* apack = bpack + (plan.pack_b ? plan.kc * g.part : 0);
+  float* tail = apack + a_pack_floats(plan, std::min(plan.mc, g.rows));
+  // Row blocks of equal size, a multiple of mr, at most mc.
+  const int64_t nblocks = ceil_div(i_end - i_begin, plan.mc);
+  const int64_t mc = round_up(ceil_div(i_end - i_begin, nblocks), plan.mr);
+  for (int64_t pc = 0; pc < p.k; pc += plan.kc) {
+    const int64_t kcur = std::min(plan.kc, p.k - pc);
+    const float beta = pc == 0 ? p.beta : 1.0f;
+    if (plan.pack_b) {
+      plan.kt->pack_b(p.b + pc * p.b_rs + j0 * p.b_cs, p.b_rs, p.b_cs, kcur, j1 - j0, 1.0f, bpack);
+    }
+    for (int64_t ic = i_begin; ic < i_end; ic += mc) {
+      compute_block(plan, p, ic, std::min(i_end, ic + mc), j0, j1, pc, kcur, beta, bpack, apack,
+                    tail);
     }
   }
 }
@@ -152,23 +169,19 @@ bool worth_parallel(const ContextImpl& ctx, const GemmProblem& p) {
 
 std::size_t gemm_serial_scratch(const ContextImpl& ctx, const GemmProblem& p) {
   const Plan plan = make_plan(ctx, p);
-  return b_pack_floats(plan, p.n) + a_pack_floats(plan, std::min(p.m, plan.mc)) +
-         tail_floats(plan);
+  return task_scratch_floats(plan, make_grid(plan, p, 1));
 }
 
 ScratchSize gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p) {
   if (!worth_parallel(ctx, p)) return {0, gemm_serial_scratch(ctx, p)};
   const Plan plan = make_plan(ctx, p);
-  return {b_pack_floats(plan, p.n), a_pack_floats(plan, std::min(p.m, plan.mc)) + tail_floats(plan)};
+  return {0, task_scratch_floats(plan, make_grid(plan, p, ctx.threads()))};
 }
 
 void gemm_serial(const ContextImpl& ctx, const GemmProblem& p, float* scratch) {
   const Plan plan = make_plan(ctx, p);
-  float* bpack = scratch;
-  float* worker = scratch + b_pack_floats(plan, p.n);
-  run_blocked(plan, p, 1, bpack, [&](int64_t count, const auto& fn) {
-    for (int64_t i = 0; i < count; ++i) fn(i, worker);
-  });
+  const Grid g = make_grid(plan, p, 1);
+  for (int64_t t = 0; t < g.tm * g.tn; ++t) run_task(plan, g, p, t, scratch);
 }
 
 void gemm_parallel(ContextImpl& ctx, const Workspace& ws, const GemmProblem& p) {
@@ -177,11 +190,10 @@ void gemm_parallel(ContextImpl& ctx, const Workspace& ws, const GemmProblem& p) 
     return;
   }
   const Plan plan = make_plan(ctx, p);
-  run_blocked(plan, p, ctx.threads(), ws.shared(), [&](int64_t count, const auto& fn) {
-    ctx.runtime->parallel_for(count, 1, [&](int64_t begin, int64_t end) {
-      float* worker = ws.worker(worker_index());
-      for (int64_t i = begin; i < end; ++i) fn(i, worker);
-    });
+  const Grid g = make_grid(plan, p, ctx.threads());
+  ctx.runtime->parallel_for(g.tm * g.tn, 1, [&](int64_t begin, int64_t end) {
+    float* scratch = ws.worker(worker_index());
+    for (int64_t t = begin; t < end; ++t) run_task(plan, g, p, t, scratch);
   });
 }
 
