@@ -31,7 +31,7 @@ Status choose_isa(const ContextOptions& options, Isa* out) {
       return Status::invalid_argument("options.isa: unknown ISA value " +
                                       std::to_string(static_cast<int>(want)));
     }
-    if (detail::kernel_table_for(want) == nullptr) {
+    if (!detail::isa_compiled(want)) {
       return Status::unsupported(std::string("options.isa: this build has no ") + isa_name(want) +
                                  " kernels");
     }
@@ -49,7 +49,7 @@ Status choose_isa(const ContextOptions& options, Isa* out) {
       return Status::invalid_argument(std::string("CPUATTN_ISA='") + env +
                                       "': expected avx512, avx2, sse42 or generic");
     }
-    if (!cpu_supports(*cap) || detail::kernel_table_for(*cap) == nullptr) {
+    if (!cpu_supports(*cap) || !detail::isa_compiled(*cap)) {
       return Status::unsupported(std::string("CPUATTN_ISA=") + env +
                                  ": this CPU or build does not support it");
     }

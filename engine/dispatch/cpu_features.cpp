@@ -41,7 +41,7 @@ bool cpu_supports(Isa isa) {
 std::vector<Isa> compiled_isas() {
   std::vector<Isa> out;
   for (Isa isa : {Isa::kGeneric, Isa::kSse42, Isa::kAvx2, Isa::kAvx512}) {
-    if (detail::kernel_table_for(isa) != nullptr) out.push_back(isa);
+    if (detail::isa_compiled(isa)) out.push_back(isa);
   }
   return out;
 }

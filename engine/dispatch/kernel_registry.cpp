@@ -24,7 +24,36 @@ const detail::KernelTable& kernel_table();
 
 namespace detail {
 
+bool isa_compiled(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+#ifdef CPUATTN_HAVE_ISA_AVX512
+      return true;
+#else
+      return false;
+#endif
+    case Isa::kAvx2:
+#ifdef CPUATTN_HAVE_ISA_AVX2
+      return true;
+#else
+      return false;
+#endif
+    case Isa::kSse42:
+#ifdef CPUATTN_HAVE_ISA_SSE42
+      return true;
+#else
+      return false;
+#endif
+    case Isa::kGeneric:
+      return true;
+  }
+  return false;
+}
+
 const KernelTable* kernel_table_for(Isa isa) {
+  // Building a table runs code compiled for its ISA (even filling the struct may use AVX-512
+  // stores): never enter an ISA's translation unit on a CPU that lacks it.
+  if (!isa_compiled(isa) || !cpu_supports(isa)) return nullptr;
   switch (isa) {
     case Isa::kAvx512:
 #ifdef CPUATTN_HAVE_ISA_AVX512

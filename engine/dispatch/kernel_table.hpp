@@ -70,7 +70,9 @@ struct KernelTable {
   ScaleCopyFn scale_copy;
 };
 
-// nullptr when this build has no kernels for isa.
+// Whether this build has kernels for isa (no ISA code runs to answer).
+bool isa_compiled(Isa isa);
+// nullptr when this build has no kernels for isa or the CPU cannot run them.
 const KernelTable* kernel_table_for(Isa isa);
 
 }  // namespace cpuattn::detail
