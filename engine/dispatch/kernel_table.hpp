@@ -47,8 +47,10 @@ using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64
 // and query c (c < cols, cols a multiple of the vector width). Updates the running max m[c] and
 // sum l[c], writes the rescale factor alpha[c] = exp(m_old - m_new) and replaces scores by
 // p = exp(s - m_new). Fully masked columns (-inf so far) keep p = 0, alpha = 0.
-using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, float* m, float* l,
-                                 float* alpha);
+// Causal (visible_base != INT64_MIN): column c sees only rows r < c + visible_base; for each
+// vector of columns the rows none of its columns sees are skipped and written as p = 0.
+using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int64_t visible_base,
+                                 float* m, float* l, float* alpha);
 
 using ExpFn = void (*)(const float* x, float* y, int64_t n);
 // y[i] = x[i] * s for n contiguous floats.

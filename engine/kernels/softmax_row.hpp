@@ -2,6 +2,7 @@
 // first one: max of t = scale*x + bias; exp(t - max) and its sum; normalise.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -105,9 +106,15 @@ struct OnlineSoftmax {
   using Vec = xsimd::batch<float, Arch>;
   static constexpr int kW = static_cast<int>(Vec::size);
 
-  static void run(float* st, int64_t ld, int rows, int cols, float* m, float* l, float* alpha) {
+  static void run(float* st, int64_t ld, int all_rows, int cols, int64_t visible_base, float* m,
+                  float* l, float* alpha) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     for (int c = 0; c < cols; c += kW) {
+      int rows = all_rows;
+      if (visible_base != std::numeric_limits<int64_t>::min()) {
+        rows = static_cast<int>(std::clamp<int64_t>(c + kW - 1 + visible_base, 0, all_rows));
+        for (int r = rows; r < all_rows; ++r) Vec(0.0f).store_unaligned(st + r * ld + c);
+      }
       Vec bm(-kInf);
       for (int r = 0; r < rows; ++r) bm = xsimd::max(Vec::load_unaligned(st + r * ld + c), bm);
       Vec rescale;

@@ -9,10 +9,12 @@ namespace {
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
+constexpr int64_t kNoHorizon = std::numeric_limits<int64_t>::min();
+
 struct Blocks {
   int64_t bq, bk, dv_pad;
   // Per-worker layout, in floats.
-  int64_t q_panel, st, o, stats, vtail, total;
+  int64_t q_panel, st, o, stats, v_panel, total;
 };
 
 Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
@@ -26,8 +28,8 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   b.st = b.q_panel + round_up(b.bq * p.head_dim, 16);
   b.o = b.st + b.bk * b.bq;
   b.stats = b.o + b.bq * b.dv_pad;
-  b.vtail = b.stats + 3 * b.bq;
-  b.total = b.vtail + b.bk * kt.nr;
+  b.v_panel = b.stats + 3 * b.bq;
+  b.total = b.v_panel + b.bk * b.dv_pad;
   return b;
 }
 
@@ -60,7 +62,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   float* m = work + blk.stats;
   float* l = m + bq;
   float* alpha = l + bq;
-  float* vtail = work + blk.vtail;
+  float* v_panel = work + blk.v_panel;
 
   const int64_t g = p.kv_head(h);
   const float* qbase = p.q + b * p.qs[0] + i0 * p.qs[1] + h * p.qs[2];
@@ -79,6 +81,9 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
     const int64_t nk = std::min(blk.bk, kv_end - j0);
     for (int64_t jr = 0; jr < nk; jr += mr) {
       for (int64_t qc = 0; qc < qn_pad; qc += nr) {
+        // Causal: a tile whose first key is past every query of the panel is all masked; the
+        // mask fill below writes its -inf.
+        if (p.causal && j0 + jr > i0 + qc + nr - 1 + offset) continue;
         TileArgs t{};
         t.k = D;
         t.a = kbase + (j0 + jr) * ldk;
@@ -108,23 +113,23 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
         for (int64_t c = 0; c < qn; ++c) row[c] += br[c * p.bs[2]];
       }
     }
-    kt.online_softmax(st, bq, static_cast<int>(nk), static_cast<int>(qn_pad), m, l, alpha);
+    // Causal: query i0 + c sees keys j0 + r with r < c + (i0 + offset - j0 + 1).
+    const int64_t visible_base = p.causal ? i0 + offset - j0 + 1 : kNoHorizon;
+    kt.online_softmax(st, bq, static_cast<int>(nk), static_cast<int>(qn_pad), visible_base, m, l,
+                      alpha);
+    // V rows are seq-strided (3 KiB apart in BSHD at H*D = 768), which maps a key block onto a
+    // handful of L1 sets; a contiguous copy of the block (about 2% of its P.V work) removes the
+    // conflict misses and pads the last strip to nr columns.
+    kt.pack_b(vbase + j0 * ldv, ldv, p.vs[3], nk, Dv, 1.0f, v_panel);
     for (int64_t dc = 0; dc < Dv; dc += nr) {
-      const int64_t nn = std::min(nr, Dv - dc);
-      const float* vb = vbase + j0 * ldv + dc;
-      int64_t ldb = ldv;
-      if (nn < nr) {  // the microkernel reads nr columns: pad the last strip
-        kt.pack_b(vb, ldv, p.vs[3], nk, nn, 1.0f, vtail);
-        vb = vtail;
-        ldb = nr;
-      }
       for (int64_t ir = 0; ir < qn; ir += mr) {
         TileArgs t{};
-        t.k = nk;
+        // Causal: keys past the tile's last query have p = 0 exactly; stop the sum there.
+        t.k = p.causal ? std::clamp<int64_t>(i0 + ir + mr + offset - j0, 0, nk) : nk;
         t.a = st + ir;
         t.lda = bq;
-        t.b = vb;
-        t.ldb = ldb;
+        t.b = v_panel + dc * nk;
+        t.ldb = nr;
         t.c = o + ir * blk.dv_pad + dc;
         t.ldc = blk.dv_pad;
         t.m = static_cast<int>(std::min(mr, qn - ir));
