@@ -1,8 +1,10 @@
 # One object library per ISA, each compiled with its own flags; the library as a whole is built
 # for baseline x86-64 and dispatches at run time.
-# -Wno-(maybe-)uninitialized: GCC 12 false positive inside avx512fintrin.h (_mm512_undefined_ps).
-set(CPUATTN_FLAGS_avx512 -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma -mbmi2
-    -Wno-maybe-uninitialized -Wno-uninitialized)
+set(CPUATTN_FLAGS_avx512 -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma -mbmi2)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 false positive inside avx512fintrin.h (_mm512_undefined_ps).
+  list(APPEND CPUATTN_FLAGS_avx512 -Wno-maybe-uninitialized -Wno-uninitialized)
+endif()
 set(CPUATTN_FLAGS_avx2 -mavx2 -mfma)
 set(CPUATTN_FLAGS_sse42 -msse4.2)
 set(CPUATTN_FLAGS_generic "")

@@ -14,8 +14,8 @@ enum Impl { kFused, kComposed, kOnednn, kNaive };
 
 // args: B, H, Lq, Lk, D, causal, threads
 void bm_attention(benchmark::State& state, Impl impl) {
-  AttentionShape s{state.range(0), state.range(1), state.range(2), state.range(3), state.range(4),
-                   state.range(5) != 0};
+  AttentionShape s{state.range(0), state.range(1), state.range(2),
+                   state.range(3), state.range(4), state.range(5) != 0};
   const int threads = static_cast<int>(state.range(6));
   const int64_t B = s.batch, H = s.heads, Lq = s.seq_q, Lk = s.seq_kv, D = s.head_dim;
   const auto q = random_buffer(B * Lq * H * D, 4), k = random_buffer(B * Lk * H * D, 5),
@@ -112,7 +112,8 @@ void bm_mha(benchmark::State& state, MhaImpl impl) {
   auto run = [&] {
     if (impl == kMhaCpuattn) {
       const TensorView<const float> xv(x.data(), {B, L, E});
-      if (!layer.forward(ctx, xv, xv, xv, TensorView<float>(y.data(), {B, L, E})).is_ok()) std::abort();
+      if (!layer.forward(ctx, xv, xv, xv, TensorView<float>(y.data(), {B, L, E})).is_ok())
+        std::abort();
       return;
     }
     // oneDNN: one matmul for Q, K, V (x W_in^T), bias, composed attention, output matmul, bias.
@@ -129,7 +130,8 @@ void bm_mha(benchmark::State& state, MhaImpl impl) {
       std::copy_n(&qkv[r * 3 * E + E], E, &k[r * E]);
       std::copy_n(&qkv[r * 3 * E + 2 * E], E, &v[r * E]);
     }
-    onednn_attention({B, H, L, L, E / H, false}, q.data(), k.data(), v.data(), qkv.data(), scores.data());
+    onednn_attention({B, H, L, L, E / H, false}, q.data(), k.data(), v.data(), qkv.data(),
+                     scores.data());
     onednn_matmul(true, B * L, E, E, qkv.data(), E, w_out.data(), E, y.data(), E);
     for (int64_t r = 0; r < B * L; ++r) {
       for (int64_t c = 0; c < E; ++c) y[r * E + c] += b_out[c];

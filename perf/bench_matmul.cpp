@@ -37,7 +37,8 @@ void bm_sgemm(benchmark::State& state, GemmFn peer) {
   };
   run();  // warm up: first touch of C, packing buffers, primitive creation
   if (m * n * k <= (int64_t{1} << 27)) {  // check against the oracle where it is cheap
-    const auto ref = ref::gemm(false, tb, m, n, k, 1.0f, a.data(), k, b.data(), ldb, 0.0f, nullptr, n);
+    const auto ref =
+        ref::gemm(false, tb, m, n, k, 1.0f, a.data(), k, b.data(), ldb, 0.0f, nullptr, n);
     std::vector<float> want(ref.c.begin(), ref.c.end());
     if (!check_close(state, c.data(), want.data(), c.size(), 1e-5 * k, "sgemm")) return;
   }

@@ -24,8 +24,16 @@ void bm_fma_peak(benchmark::State& state) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads);
 }
 
-BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx512, 16, 16)->Name("peak/fma/avx512")->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, 8, 12)->Name("peak/fma/avx2")->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx512, 16, 16)
+    ->Name("peak/fma/avx512")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, 8, 12)
+    ->Name("peak/fma/avx2")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace cpuattn::perf

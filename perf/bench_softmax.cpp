@@ -51,14 +51,16 @@ void bm_softmax(benchmark::State& state, Impl impl) {
   };
   run(y.data());
   scalar_softmax(std::min<int64_t>(rows, 64), cols, x.data(), check.data());
-  if (!check_close(state, y.data(), check.data(), std::min<int64_t>(rows, 64) * cols, 1e-5, "softmax")) return;
+  if (!check_close(state, y.data(), check.data(), std::min<int64_t>(rows, 64) * cols, 1e-5,
+                   "softmax"))
+    return;
   for (auto _ : state) {
     run(y.data());
     benchmark::ClobberMemory();
   }
   set_gbps(state, 8.0 * total);
-  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(rows),
-                                                    benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void shapes(benchmark::internal::Benchmark* b) {

@@ -27,9 +27,9 @@ Status check_optional_output(const char* name, const TensorView<float>& t, int64
   CPUATTN_RETURN_IF_ERROR(check_tensor(name, c, 4, extent));
   const int64_t want[4] = {batch, heads, rows, cols};
   for (int i = 0; i < 4; ++i) {
-    CPUATTN_RETURN_IF_ERROR(check_dims_equal(std::string(name) + ".dims[" + std::to_string(i) +
-                                                 "] ([batch, heads_q, seq_q, seq_kv])",
-                                             t.dims[i], want[i]));
+    CPUATTN_RETURN_IF_ERROR(check_dims_equal(
+        std::string(name) + ".dims[" + std::to_string(i) + "] ([batch, heads_q, seq_q, seq_kv])",
+        t.dims[i], want[i]));
   }
   return check_no_self_overlap(name, c);
 }
@@ -61,9 +61,9 @@ Status make_attention_problem(TensorView<const float> q, TensorView<const float>
                                     ") must divide heads_q (" + std::to_string(Hq) + ")");
   }
   if (D > kMaxHeadDim || Dv > kMaxHeadDim) {
-    return Status::invalid_argument("q.dims[3]/v.dims[3]: head_dim must be <= " +
-                                    std::to_string(kMaxHeadDim) + ", got " + std::to_string(D) +
-                                    " / " + std::to_string(Dv));
+    return Status::invalid_argument(
+        "q.dims[3]/v.dims[3]: head_dim must be <= " + std::to_string(kMaxHeadDim) + ", got " +
+        std::to_string(D) + " / " + std::to_string(Dv));
   }
   CPUATTN_RETURN_IF_ERROR(check_no_self_overlap("out", TensorView<const float>(out)));
   if (std::isnan(o.scale) || std::isinf(o.scale)) {

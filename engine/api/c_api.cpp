@@ -1,12 +1,11 @@
 // The C API: thin shells over the C++ API. No exception crosses this file; every failure sets the
 // thread-local message.
-#include "cpuattn/cpuattn.h"
-
 #include <mutex>
 #include <new>
 #include <string>
 #include <unordered_set>
 
+#include "cpuattn/cpuattn.h"
 #include "cpuattn/cpuattn.hpp"
 
 struct cpuattn_context {
@@ -88,7 +87,8 @@ cpuattn_status_t guarded(F&& f) {
 cpuattn::Status context_of(cpuattn_context_t ctx, const cpuattn::Context** out) {
   if (ctx == nullptr) return cpuattn::Status::invalid_argument("ctx: null");
   if (!contexts().contains(ctx)) {
-    return cpuattn::Status::invalid_argument("ctx: not a live context (destroyed or never created)");
+    return cpuattn::Status::invalid_argument(
+        "ctx: not a live context (destroyed or never created)");
   }
   *out = &ctx->ctx;
   return cpuattn::Status::ok();
@@ -129,7 +129,8 @@ cpuattn::Status attention_options_of(const cpuattn_attention_desc* desc,
   o->algorithm = static_cast<cpuattn::AttentionAlgorithm>(desc->algorithm);
   o->q_lengths = desc->q_lengths;
   o->kv_lengths = desc->kv_lengths;
-  if (desc->bias_desc != nullptr) CPUATTN_RETURN_IF_ERROR(view_of("bias", desc->bias_desc, desc->bias, &o->bias));
+  if (desc->bias_desc != nullptr)
+    CPUATTN_RETURN_IF_ERROR(view_of("bias", desc->bias_desc, desc->bias, &o->bias));
   if (desc->weights_desc != nullptr) {
     cpuattn::TensorView<const float> w;
     CPUATTN_RETURN_IF_ERROR(view_of("weights", desc->weights_desc, desc->weights, &w));
@@ -198,14 +199,16 @@ const char* cpuattn_isa_name(cpuattn_isa_t isa) {
   return cpuattn::isa_name(static_cast<cpuattn::Isa>(isa));
 }
 
-const char* cpuattn_last_error_message(void) { return t_last_error.c_str(); }
+const char* cpuattn_last_error_message(void) {
+  return t_last_error.c_str();
+}
 
 cpuattn_status_t cpuattn_sgemm(cpuattn_context_t ctx, cpuattn_transpose_t trans_a,
                                cpuattn_transpose_t trans_b, int64_t m, int64_t n, int64_t k,
                                float alpha, const float* a, int64_t lda, const float* b,
                                int64_t ldb, float beta, float* c, int64_t ldc) {
-  return cpuattn_sgemm_strided_batched(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb,
-                                       0, beta, c, ldc, 0, 1);
+  return cpuattn_sgemm_strided_batched(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0,
+                                       beta, c, ldc, 0, 1);
 }
 
 cpuattn_status_t cpuattn_sgemm_strided_batched(cpuattn_context_t ctx, cpuattn_transpose_t trans_a,
@@ -300,9 +303,8 @@ cpuattn_status_t cpuattn_mha_create(cpuattn_context_t ctx, const cpuattn_mha_con
     if (weights == nullptr) return cpuattn::Status::invalid_argument("weights: null");
     cpuattn::MhaConfig c{config->embed_dim, config->num_heads, config->kv_heads, config->kdim,
                          config->vdim};
-    cpuattn::MhaWeights w{weights->in_proj_weight, weights->in_proj_bias,
-                          weights->q_proj_weight,  weights->k_proj_weight,
-                          weights->v_proj_weight,  weights->out_proj_weight,
+    cpuattn::MhaWeights w{weights->in_proj_weight, weights->in_proj_bias,  weights->q_proj_weight,
+                          weights->k_proj_weight,  weights->v_proj_weight, weights->out_proj_weight,
                           weights->out_proj_bias};
     auto handle = std::make_unique<cpuattn_mha>();
     CPUATTN_RETURN_IF_ERROR(cpuattn::MultiHeadAttention::create(*cx, c, w, &handle->layer));
@@ -322,7 +324,8 @@ cpuattn_status_t cpuattn_mha_forward(cpuattn_context_t ctx, cpuattn_mha_t mha,
     const cpuattn::Context* cx = nullptr;
     CPUATTN_RETURN_IF_ERROR(context_of(ctx, &cx));
     if (mha == nullptr || !layers().contains(mha)) {
-      return cpuattn::Status::invalid_argument("mha: not a live layer (destroyed or never created)");
+      return cpuattn::Status::invalid_argument(
+          "mha: not a live layer (destroyed or never created)");
     }
     if (desc != nullptr && (desc->weights_desc != nullptr || desc->scores_desc != nullptr)) {
       return cpuattn::Status::invalid_argument(

@@ -13,8 +13,12 @@ Context::~Context() = default;
 Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 
-Isa Context::isa() const { return impl_ ? impl_->isa : Isa::kGeneric; }
-int Context::threads() const { return impl_ ? impl_->threads() : 0; }
+Isa Context::isa() const {
+  return impl_ ? impl_->isa : Isa::kGeneric;
+}
+int Context::threads() const {
+  return impl_ ? impl_->threads() : 0;
+}
 const TuningProfile& Context::profile() const {
   static const TuningProfile empty;
   return impl_ ? impl_->profile : empty;

@@ -22,8 +22,10 @@ Status check_gemm(const GemmArgs& g, Extent* ea, Extent* eb, Extent* ec) {
                                     " n=" + std::to_string(g.n) + " k=" + std::to_string(g.k));
   }
   const bool ta = g.trans_a == Transpose::kYes, tb = g.trans_b == Transpose::kYes;
-  CPUATTN_RETURN_IF_ERROR(detail::check_matrix("a", g.a, ta ? g.k : g.m, ta ? g.m : g.k, g.lda, ea));
-  CPUATTN_RETURN_IF_ERROR(detail::check_matrix("b", g.b, tb ? g.n : g.k, tb ? g.k : g.n, g.ldb, eb));
+  CPUATTN_RETURN_IF_ERROR(
+      detail::check_matrix("a", g.a, ta ? g.k : g.m, ta ? g.m : g.k, g.lda, ea));
+  CPUATTN_RETURN_IF_ERROR(
+      detail::check_matrix("b", g.b, tb ? g.n : g.k, tb ? g.k : g.n, g.ldb, eb));
   CPUATTN_RETURN_IF_ERROR(detail::check_matrix("c", g.c, g.m, g.n, g.ldc, ec));
   return Status::ok();
 }
@@ -72,22 +74,23 @@ Status sgemm_batched(const Context& ctx, const GemmArgs& args, const StridedBatc
   Extent ea, eb, ec;
   CPUATTN_RETURN_IF_ERROR(check_gemm(args, &ea, &eb, &ec));
   if (batch.count < 1) {
-    return Status::invalid_argument("batch.count: must be >= 1, got " + std::to_string(batch.count));
+    return Status::invalid_argument("batch.count: must be >= 1, got " +
+                                    std::to_string(batch.count));
   }
   if (batch.stride_a < 0 || batch.stride_b < 0 || batch.stride_c < 0) {
     return Status::invalid_argument("batch.stride_a/b/c: must be >= 0");
   }
   const int64_t c_extent = (args.m - 1) * args.ldc + args.n;
   if (batch.count > 1 && batch.stride_c < c_extent) {
-    return Status::invalid_argument("batch.stride_c: C blocks would overlap; must be >= " +
-                                    std::to_string(c_extent) + ", got " +
-                                    std::to_string(batch.stride_c));
+    return Status::invalid_argument(
+        "batch.stride_c: C blocks would overlap; must be >= " + std::to_string(c_extent) +
+        ", got " + std::to_string(batch.stride_c));
   }
   // Whole-batch extents, overflow-checked.
   Extent all_a = ea, all_b = eb, all_c = ec;
-  for (auto [e, stride, name] : {std::tuple{&all_a, batch.stride_a, "a"},
-                                 std::tuple{&all_b, batch.stride_b, "b"},
-                                 std::tuple{&all_c, batch.stride_c, "c"}}) {
+  for (auto [e, stride, name] :
+       {std::tuple{&all_a, batch.stride_a, "a"}, std::tuple{&all_b, batch.stride_b, "b"},
+        std::tuple{&all_c, batch.stride_c, "c"}}) {
     int64_t extra = 0, bytes = 0;
     if (detail::mul_overflows(batch.count - 1, stride, &extra) ||
         detail::mul_overflows(extra, static_cast<int64_t>(sizeof(float)), &bytes) ||

@@ -44,8 +44,8 @@ Status check_width(const char* name, int64_t v) {
 
 }  // namespace
 
-Status MultiHeadAttention::create(const Context& ctx, const MhaConfig& config,
-                                  const MhaWeights& w, MultiHeadAttention* out) {
+Status MultiHeadAttention::create(const Context& ctx, const MhaConfig& config, const MhaWeights& w,
+                                  MultiHeadAttention* out) {
   detail::ContextImpl* impl = nullptr;
   CPUATTN_RETURN_IF_ERROR(detail::check_context(ctx, &impl));
   if (out == nullptr) return Status::invalid_argument("out: must not be null");
@@ -69,7 +69,8 @@ Status MultiHeadAttention::create(const Context& ctx, const MhaConfig& config,
                                     std::to_string(c.kv_heads));
   }
   const int64_t E = c.embed_dim, hd = E / c.num_heads, kvw = c.kv_heads * hd;
-  if (w.out_proj_weight == nullptr) return Status::invalid_argument("weights.out_proj_weight: null");
+  if (w.out_proj_weight == nullptr)
+    return Status::invalid_argument("weights.out_proj_weight: null");
   const float *wq = w.q_proj_weight, *wk = w.k_proj_weight, *wv = w.v_proj_weight;
   const float *bq = nullptr, *bk = nullptr, *bv = nullptr;
   if (w.in_proj_weight != nullptr) {
@@ -122,19 +123,23 @@ Status MultiHeadAttention::forward(const Context& ctx, TensorView<const float> q
   CPUATTN_RETURN_IF_ERROR(detail::check_tensor("value", value, 3, &ev));
   CPUATTN_RETURN_IF_ERROR(detail::check_tensor("out", TensorView<const float>(out), 3, &eo));
   const int64_t B = query.dims[0], Lq = query.dims[1], Lk = key.dims[1];
-  CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("query.dims[2] (embed_dim)", query.dims[2], c.embed_dim));
+  CPUATTN_RETURN_IF_ERROR(
+      detail::check_dims_equal("query.dims[2] (embed_dim)", query.dims[2], c.embed_dim));
   CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("key.dims[0] (batch)", key.dims[0], B));
   CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("key.dims[2] (kdim)", key.dims[2], c.kdim));
   CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("value.dims[0] (batch)", value.dims[0], B));
-  CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("value.dims[1] (seq_kv, as key)", value.dims[1], Lk));
+  CPUATTN_RETURN_IF_ERROR(
+      detail::check_dims_equal("value.dims[1] (seq_kv, as key)", value.dims[1], Lk));
   CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("value.dims[2] (vdim)", value.dims[2], c.vdim));
   CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("out.dims[0] (batch)", out.dims[0], B));
   CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("out.dims[1] (seq_q)", out.dims[1], Lq));
-  CPUATTN_RETURN_IF_ERROR(detail::check_dims_equal("out.dims[2] (embed_dim)", out.dims[2], c.embed_dim));
+  CPUATTN_RETURN_IF_ERROR(
+      detail::check_dims_equal("out.dims[2] (embed_dim)", out.dims[2], c.embed_dim));
   CPUATTN_RETURN_IF_ERROR(detail::check_no_self_overlap("out", TensorView<const float>(out)));
   if (out.strides[2] != 1) {
-    return Status::invalid_argument("out.strides[2]: the embedding axis must be contiguous (1), got " +
-                                    std::to_string(out.strides[2]));
+    return Status::invalid_argument(
+        "out.strides[2]: the embedding axis must be contiguous (1), got " +
+        std::to_string(out.strides[2]));
   }
   for (auto [e, name] : {std::pair{eq, "query"}, std::pair{ek, "key"}, std::pair{ev, "value"}}) {
     if (detail::overlaps(eo, e)) {
@@ -160,8 +165,8 @@ Status MultiHeadAttention::forward(const Context& ctx, TensorView<const float> q
                                               Lq, query.strides[1], query.strides[2],
                                               qp + b * Lq * E, E));
       CPUATTN_RETURN_IF_ERROR(detail::project(*impl, impl_->k, key.data + b * key.strides[0], Lk,
-                                              key.strides[1], key.strides[2],
-                                              kp + b * Lk * kvw, kvw));
+                                              key.strides[1], key.strides[2], kp + b * Lk * kvw,
+                                              kvw));
       CPUATTN_RETURN_IF_ERROR(detail::project(*impl, impl_->v, value.data + b * value.strides[0],
                                               Lk, value.strides[1], value.strides[2],
                                               vp + b * Lk * kvw, kvw));

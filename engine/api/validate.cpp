@@ -1,16 +1,20 @@
 #include "api/validate.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <array>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace cpuattn::detail {
 
-bool overlaps(const Extent& a, const Extent& b) { return a.lo < b.hi && b.lo < a.hi; }
+bool overlaps(const Extent& a, const Extent& b) {
+  return a.lo < b.hi && b.lo < a.hi;
+}
 
-bool mul_overflows(int64_t a, int64_t b, int64_t* out) { return __builtin_mul_overflow(a, b, out); }
+bool mul_overflows(int64_t a, int64_t b, int64_t* out) {
+  return __builtin_mul_overflow(a, b, out);
+}
 
 Status check_context(const Context& ctx, ContextImpl** impl) {
   if (!ctx.valid()) return Status::invalid_argument("ctx: not a created context");
@@ -21,12 +25,13 @@ Status check_context(const Context& ctx, ContextImpl** impl) {
 namespace {
 
 // Largest element offset + 1, with overflow checks; the byte count must fit size_t and int64.
-Status span_elements(const std::string& name, const int64_t* dims, const int64_t* strides,
-                     int ndim, int64_t* span) {
+Status span_elements(const std::string& name, const int64_t* dims, const int64_t* strides, int ndim,
+                     int64_t* span) {
   int64_t last = 0;
   for (int i = 0; i < ndim; ++i) {
     int64_t term = 0;
-    if (mul_overflows(dims[i] - 1, strides[i], &term) || __builtin_add_overflow(last, term, &last)) {
+    if (mul_overflows(dims[i] - 1, strides[i], &term) ||
+        __builtin_add_overflow(last, term, &last)) {
       return Status::invalid_argument(name + ": dims x strides overflow int64");
     }
   }
@@ -54,8 +59,8 @@ Status check_tensor(const std::string& name, const TensorView<const float>& t, i
   if (t.data == nullptr) return Status::invalid_argument(name + ": data pointer is null");
   for (int i = 0; i < ndim; ++i) {
     if (t.dims[i] < 1) {
-      return Status::invalid_argument(name + ": dims[" + std::to_string(i) + "] must be >= 1, got " +
-                                      std::to_string(t.dims[i]));
+      return Status::invalid_argument(name + ": dims[" + std::to_string(i) +
+                                      "] must be >= 1, got " + std::to_string(t.dims[i]));
     }
     if (t.strides[i] < 0) {
       return Status::invalid_argument(name + ": strides[" + std::to_string(i) +
@@ -65,7 +70,8 @@ Status check_tensor(const std::string& name, const TensorView<const float>& t, i
   int64_t span = 0;
   CPUATTN_RETURN_IF_ERROR(span_elements(name, t.dims.data(), t.strides.data(), ndim, &span));
   const auto lo = reinterpret_cast<std::uintptr_t>(t.data);
-  if (static_cast<std::uintptr_t>(span) > (std::numeric_limits<std::uintptr_t>::max() - lo) / sizeof(float)) {
+  if (static_cast<std::uintptr_t>(span) >
+      (std::numeric_limits<std::uintptr_t>::max() - lo) / sizeof(float)) {
     return Status::invalid_argument(name + ": extent wraps around the address space");
   }
   if (extent != nullptr) *extent = extent_of(t.data, span);
@@ -87,10 +93,9 @@ Status check_no_self_overlap(const std::string& name, const TensorView<const flo
   for (int j = 0; j < n; ++j) {
     const int i = order[j];
     if (t.strides[i] <= reach) {
-      return Status::invalid_argument(name + ": strides make elements overlap (dim " +
-                                      std::to_string(i) + " stride " +
-                                      std::to_string(t.strides[i]) + " must exceed " +
-                                      std::to_string(reach) + ")");
+      return Status::invalid_argument(
+          name + ": strides make elements overlap (dim " + std::to_string(i) + " stride " +
+          std::to_string(t.strides[i]) + " must exceed " + std::to_string(reach) + ")");
     }
     reach += (t.dims[i] - 1) * t.strides[i];  // no overflow: check_tensor bounded the sum
   }

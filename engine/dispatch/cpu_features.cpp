@@ -58,7 +58,8 @@ Isa best_supported_isa() {
 
 std::optional<Isa> parse_isa(std::string_view name) {
   std::string lower;
-  for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : name)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   for (Isa isa : {Isa::kGeneric, Isa::kSse42, Isa::kAvx2, Isa::kAvx512}) {
     if (lower == isa_name(isa)) return isa;
   }

@@ -79,7 +79,8 @@ struct SoftmaxRow {
       const float shift = mx + std::log(sum);
       const Vec vshift(shift);
       i = 0;
-      for (; i + kW <= n; i += kW) (logits<kBias>(x, bias, i, vscale) - vshift).store_unaligned(y + i);
+      for (; i + kW <= n; i += kW)
+        (logits<kBias>(x, bias, i, vscale) - vshift).store_unaligned(y + i);
       for (; i < n; ++i) y[i] = logit<kBias>(x, bias, i, scale) - shift;
     } else {
       const float inv = 1.0f / sum;

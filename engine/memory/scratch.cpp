@@ -6,10 +6,14 @@
 namespace cpuattn::detail {
 namespace {
 constexpr std::size_t kAlignFloats = 16;  // 64 bytes
-std::size_t round_up_floats(std::size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+std::size_t round_up_floats(std::size_t n) {
+  return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+}
 }  // namespace
 
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+AlignedBuffer::~AlignedBuffer() {
+  std::free(data_);
+}
 
 bool AlignedBuffer::reserve(std::size_t floats) {
   if (floats <= capacity_) return true;
@@ -32,11 +36,10 @@ Status Workspace::reserve(std::size_t shared_floats, std::size_t per_worker_floa
   const std::size_t each = round_up_floats(per_worker_floats);
   if (shared_floats > max_floats || per_worker_floats > max_floats ||
       (workers > 0 && each > (max_floats - shared) / workers)) {
-    return Status::out_of_memory("scratch of " + std::to_string(shared_floats) + " + " +
-                                 std::to_string(workers) + " x " +
-                                 std::to_string(per_worker_floats) +
-                                 " floats exceeds the context's scratch_limit_bytes of " +
-                                 std::to_string(limit_bytes));
+    return Status::out_of_memory(
+        "scratch of " + std::to_string(shared_floats) + " + " + std::to_string(workers) + " x " +
+        std::to_string(per_worker_floats) +
+        " floats exceeds the context's scratch_limit_bytes of " + std::to_string(limit_bytes));
   }
   if (!shared_.reserve(shared)) {
     return Status::out_of_memory("allocating " + std::to_string(shared * sizeof(float)) +

@@ -11,7 +11,9 @@ struct Layout {
   int64_t scores, out, row, gemm, total;  // per-worker offsets, floats
 };
 
-int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+int64_t round16(int64_t n) {
+  return (n + 15) / 16 * 16;
+}
 
 GemmProblem scores_gemm(const AttentionProblem& p, int64_t b, int64_t h, float* s) {
   GemmProblem g;
@@ -29,8 +31,7 @@ GemmProblem scores_gemm(const AttentionProblem& p, int64_t b, int64_t h, float* 
   return g;
 }
 
-GemmProblem output_gemm(const AttentionProblem& p, int64_t b, int64_t h, const float* w,
-                        float* o) {
+GemmProblem output_gemm(const AttentionProblem& p, int64_t b, int64_t h, const float* w, float* o) {
   GemmProblem g;
   g.m = p.seq_q;
   g.n = p.head_dim_v;
@@ -58,8 +59,7 @@ Layout layout_for(const ContextImpl& ctx, const AttentionProblem& p) {
   return l;
 }
 
-void copy_matrix(const float* src, int64_t rows, int64_t cols, float* dst, int64_t rs,
-                 int64_t cs) {
+void copy_matrix(const float* src, int64_t rows, int64_t cols, float* dst, int64_t rs, int64_t cs) {
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) dst[i * rs + j * cs] = src[i * cols + j];
   }
@@ -87,8 +87,7 @@ void run_head(const ContextImpl& ctx, const Layout& lay, const AttentionProblem&
                        work + lay.row);
   }
   if (p.weights != nullptr) {
-    copy_matrix(s, p.seq_q, p.seq_kv, p.weights + b * p.wts[0] + h * p.wts[1], p.wts[2],
-                p.wts[3]);
+    copy_matrix(s, p.seq_q, p.seq_kv, p.weights + b * p.wts[0] + h * p.wts[1], p.wts[2], p.wts[3]);
   }
   gemm_serial(ctx, output_gemm(p, b, h, s, o), gemm_scratch);
   copy_matrix(o, p.seq_q, p.head_dim_v, p.out + b * p.os[0] + h * p.os[2], p.os[1], p.os[3]);

@@ -7,7 +7,9 @@
 namespace cpuattn::detail {
 namespace {
 
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+int64_t round_up(int64_t a, int64_t b) {
+  return (a + b - 1) / b * b;
+}
 
 constexpr int64_t kNoHorizon = std::numeric_limits<int64_t>::min();
 

@@ -1,5 +1,6 @@
 // A validated attention call, as the drivers see it. Strides are in elements, in the logical
-// order [batch, seq, head, dim] for q/k/v/out and [batch, head, query, key] for bias/weights/scores.
+// order [batch, seq, head, dim] for q/k/v/out and [batch, head, query, key] for
+// bias/weights/scores.
 #pragma once
 
 #include <cstdint>
@@ -7,8 +8,7 @@
 namespace cpuattn::detail {
 
 struct AttentionProblem {
-  int64_t batch = 0, seq_q = 0, seq_kv = 0, heads_q = 0, heads_kv = 0, head_dim = 0,
-          head_dim_v = 0;
+  int64_t batch = 0, seq_q = 0, seq_kv = 0, heads_q = 0, heads_kv = 0, head_dim = 0, head_dim_v = 0;
   const float* q = nullptr;
   int64_t qs[4] = {};
   const float* k = nullptr;

@@ -5,8 +5,12 @@
 namespace cpuattn::detail {
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+int64_t round_up(int64_t a, int64_t b) {
+  return ceil_div(a, b) * b;
+}
 
 // Below this many multiply-adds a second thread costs more to wake than it saves.
 constexpr int64_t kParallelMinFlops = int64_t{1} << 19;
@@ -46,10 +50,13 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
 }
 
 std::size_t a_pack_floats(const Plan& plan, int64_t mc) {
-  return plan.a_source == ASource::kPacked ? static_cast<std::size_t>(round_up(mc, plan.mr) * plan.kc)
-                                           : 0;
+  return plan.a_source == ASource::kPacked
+             ? static_cast<std::size_t>(round_up(mc, plan.mr) * plan.kc)
+             : 0;
 }
-std::size_t tail_floats(const Plan& plan) { return static_cast<std::size_t>(plan.kc * plan.nr); }
+std::size_t tail_floats(const Plan& plan) {
+  return static_cast<std::size_t>(plan.kc * plan.nr);
+}
 
 // C[i0:i1, j0:j1] for one kc block; b is the packed B of columns [j0, j1) (or null: B in place).
 void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i1, int64_t j0,
@@ -59,8 +66,7 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
   if (plan.a_source == ASource::kPacked) {
     kt.pack_a(p.a + i0 * p.a_rs + pc * p.a_cs, p.a_rs, p.a_cs, i1 - i0, kcur, 1.0f, apack);
   }
-  const GemmTileFn tile =
-      plan.a_source == ASource::kRows ? kt.gemm_tile_rows : kt.gemm_tile_cols;
+  const GemmTileFn tile = plan.a_source == ASource::kRows ? kt.gemm_tile_rows : kt.gemm_tile_cols;
   for (int64_t jr = j0; jr < j1; jr += plan.nr) {
     const int nn = static_cast<int>(std::min(plan.nr, j1 - jr));
     const float* b;

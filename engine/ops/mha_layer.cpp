@@ -4,8 +4,8 @@
 
 namespace cpuattn::detail {
 
-Status project(ContextImpl& ctx, const Projection& proj, const float* x, int64_t rows,
-               int64_t x_rs, int64_t x_cs, float* y, int64_t ldy) {
+Status project(ContextImpl& ctx, const Projection& proj, const float* x, int64_t rows, int64_t x_rs,
+               int64_t x_cs, float* y, int64_t ldy) {
   // Bias first, then accumulate the product onto it (beta = 1): one pass over y.
   for (int64_t i = 0; i < rows; ++i) {
     float* row = y + i * ldy;

@@ -24,7 +24,7 @@ struct MhaImpl {
 };
 
 // y[rows, out] = x[rows, in] (rows with stride x_rs, columns x_cs) W^T + b.
-Status project(ContextImpl& ctx, const Projection& proj, const float* x, int64_t rows,
-               int64_t x_rs, int64_t x_cs, float* y, int64_t ldy);
+Status project(ContextImpl& ctx, const Projection& proj, const float* x, int64_t rows, int64_t x_rs,
+               int64_t x_cs, float* y, int64_t ldy);
 
 }  // namespace cpuattn::detail

@@ -43,7 +43,11 @@ class OmpRuntime final : public ThreadRuntime {
 std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads) {
   return std::make_unique<OmpRuntime>(threads);
 }
-int default_thread_count() { return std::max(1, omp_get_num_procs()); }
-const char* threading_runtime_name() { return "omp"; }
+int default_thread_count() {
+  return std::max(1, omp_get_num_procs());
+}
+const char* threading_runtime_name() {
+  return "omp";
+}
 
 }  // namespace cpuattn::detail

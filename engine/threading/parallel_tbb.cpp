@@ -30,8 +30,8 @@ class TbbRuntime final : public ThreadRuntime {
       tbb::parallel_for(
           tbb::blocked_range<int64_t>(0, n, grain),
           [&](const tbb::blocked_range<int64_t>& r) {
-            WorkerIndexScope scope(std::clamp(tbb::this_task_arena::current_thread_index(), 0,
-                                              threads_ - 1));
+            WorkerIndexScope scope(
+                std::clamp(tbb::this_task_arena::current_thread_index(), 0, threads_ - 1));
             fn(r.begin(), r.end());
           },
           tbb::simple_partitioner());
@@ -48,7 +48,11 @@ class TbbRuntime final : public ThreadRuntime {
 std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads) {
   return std::make_unique<TbbRuntime>(threads);
 }
-int default_thread_count() { return std::max(1, tbb::info::default_concurrency()); }
-const char* threading_runtime_name() { return "tbb"; }
+int default_thread_count() {
+  return std::max(1, tbb::info::default_concurrency());
+}
+const char* threading_runtime_name() {
+  return "tbb";
+}
 
 }  // namespace cpuattn::detail

@@ -20,7 +20,9 @@ std::size_t read_sysfs_cache(int index) {
   return static_cast<std::size_t>(std::strtoull(s.c_str(), nullptr, 10)) * mult;
 }
 
-int round_down_multiple(int v, int m) { return std::max(m, v / m * m); }
+int round_down_multiple(int v, int m) {
+  return std::max(m, v / m * m);
+}
 
 }  // namespace
 
@@ -94,16 +96,16 @@ Status load_profile_file(const std::string& path, TuningProfile* profile) {
     const auto eq = line.find('=');
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (eq == std::string::npos) {
-      return Status::invalid_argument("profile file '" + path + "' line " +
-                                      std::to_string(lineno) + ": expected key = value");
+      return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
+                                      ": expected key = value");
     }
     std::istringstream ks(line.substr(0, eq)), vs(line.substr(eq + 1));
     std::string key;
     long value = 0;
     ks >> key;
     if (!(vs >> value)) {
-      return Status::invalid_argument("profile file '" + path + "' line " +
-                                      std::to_string(lineno) + ": value is not an integer");
+      return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
+                                      ": value is not an integer");
     }
     int* field = key == "gemm.mc"          ? &profile->gemm.mc
                  : key == "gemm.kc"        ? &profile->gemm.kc
@@ -113,8 +115,8 @@ Status load_profile_file(const std::string& path, TuningProfile* profile) {
                  : key == "parallel_grain" ? &profile->parallel_grain
                                            : nullptr;
     if (field == nullptr) {
-      return Status::invalid_argument("profile file '" + path + "' line " +
-                                      std::to_string(lineno) + ": unknown key '" + key + "'");
+      return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
+                                      ": unknown key '" + key + "'");
     }
     *field = static_cast<int>(std::clamp<long>(value, -1, 1 << 21));
   }

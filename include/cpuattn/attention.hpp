@@ -3,13 +3,13 @@
 // with g = h / (heads_q / heads_kv) (grouped-query / multi-query attention).
 //
 // q: [batch, seq_q, heads_q, head_dim]; k: [batch, seq_kv, heads_kv, head_dim];
-// v: [batch, seq_kv, heads_kv, head_dim_v]; out: [batch, seq_q, heads_q, head_dim_v]. All strided, so
-// BSHD and BHSD storage both work (pass the BHSD strides in BSHD dimension order).
+// v: [batch, seq_kv, heads_kv, head_dim_v]; out: [batch, seq_q, heads_q, head_dim_v]. All strided,
+// so BSHD and BHSD storage both work (pass the BHSD strides in BSHD dimension order).
 //
-// Masks: causal keeps keys j <= i + (seq_kv - seq_q), i.e. aligned bottom-right when seq_q != seq_kv
-// (a chunk of new queries at the end of a longer cache). q_lengths[b] / kv_lengths[b] mark padding:
-// padded query rows of out are written as zeros; padded keys are ignored. A query row whose keys are
-// all masked gets zeros, never NaN.
+// Masks: causal keeps keys j <= i + (seq_kv - seq_q), i.e. aligned bottom-right when seq_q !=
+// seq_kv (a chunk of new queries at the end of a longer cache). q_lengths[b] / kv_lengths[b] mark
+// padding: padded query rows of out are written as zeros; padded keys are ignored. A query row
+// whose keys are all masked gets zeros, never NaN.
 //
 // Optional outputs [batch, heads_q, seq_q, seq_kv]: scores (raw alignment q . k^T, unscaled and
 // unmasked) and weights (the softmax). Asking for either runs the unfused path.

@@ -23,9 +23,9 @@ bool cpu_supports(Isa isa);
 std::vector<Isa> compiled_isas();
 
 struct ContextOptions {
-  int threads = 0;                           // 0: one per available core
-  std::optional<Isa> isa;                    // force this ISA (error if the CPU lacks it)
-  std::optional<TuningProfile> profile;      // default: derived from the CPU's caches
+  int threads = 0;                       // 0: one per available core
+  std::optional<Isa> isa;                // force this ISA (error if the CPU lacks it)
+  std::optional<TuningProfile> profile;  // default: derived from the CPU's caches
   std::size_t scratch_limit_bytes = std::size_t{1} << 32;  // per call; beyond it: out of memory
 };
 

@@ -1,7 +1,7 @@
 /* cpuattn C API: plain C, no exception crosses it. Every call returns a status; on failure
  * cpuattn_last_error_message() (thread-local) says which argument was wrong and what was expected.
- * Semantics are those of the C++ API (the cpuattn C++ headers); tensors are described by dims and strides in
- * elements. */
+ * Semantics are those of the C++ API (the cpuattn C++ headers); tensors are described by dims and
+ * strides in elements. */
 #ifndef CPUATTN_H_
 #define CPUATTN_H_
 
@@ -56,7 +56,7 @@ void cpuattn_context_options_init(cpuattn_context_options* options);
 /* options may be NULL for the defaults. */
 cpuattn_status_t cpuattn_context_create(const cpuattn_context_options* options,
                                         cpuattn_context_t* out);
-void cpuattn_context_destroy(cpuattn_context_t ctx); /* NULL is a no-op */
+void cpuattn_context_destroy(cpuattn_context_t ctx);      /* NULL is a no-op */
 cpuattn_isa_t cpuattn_context_isa(cpuattn_context_t ctx); /* CPUATTN_ISA_AUTO if ctx is invalid */
 int32_t cpuattn_context_threads(cpuattn_context_t ctx);   /* 0 if ctx is invalid */
 const char* cpuattn_isa_name(cpuattn_isa_t isa);
@@ -75,10 +75,10 @@ cpuattn_status_t cpuattn_sgemm_strided_batched(cpuattn_context_t ctx, cpuattn_tr
                                                int64_t stride_c, int64_t batch_count);
 
 typedef struct {
-  float scale;               /* multiplies the input before the softmax */
-  int32_t mask;              /* cpuattn_mask_kind_t */
-  int32_t log;               /* nonzero: log-softmax */
-  const int32_t* key_lengths; /* [batch] or NULL */
+  float scale;                          /* multiplies the input before the softmax */
+  int32_t mask;                         /* cpuattn_mask_kind_t */
+  int32_t log;                          /* nonzero: log-softmax */
+  const int32_t* key_lengths;           /* [batch] or NULL */
   const cpuattn_tensor_desc* bias_desc; /* NULL: no bias */
   const float* bias;
 } cpuattn_softmax_desc;
@@ -90,11 +90,11 @@ cpuattn_status_t cpuattn_softmax(cpuattn_context_t ctx, const cpuattn_tensor_des
                                  const cpuattn_softmax_desc* desc);
 
 typedef struct {
-  float scale;                 /* 0: 1 / sqrt(head_dim) */
-  int32_t mask;                /* cpuattn_mask_kind_t */
-  int32_t algorithm;           /* cpuattn_algorithm_t */
-  const int32_t* q_lengths;    /* [batch] or NULL */
-  const int32_t* kv_lengths;   /* [batch] or NULL */
+  float scale;                          /* 0: 1 / sqrt(head_dim) */
+  int32_t mask;                         /* cpuattn_mask_kind_t */
+  int32_t algorithm;                    /* cpuattn_algorithm_t */
+  const int32_t* q_lengths;             /* [batch] or NULL */
+  const int32_t* kv_lengths;            /* [batch] or NULL */
   const cpuattn_tensor_desc* bias_desc; /* NULL: no bias */
   const float* bias;
   const cpuattn_tensor_desc* weights_desc; /* NULL: weights not returned */
@@ -104,7 +104,8 @@ typedef struct {
 } cpuattn_attention_desc;
 
 void cpuattn_attention_desc_init(cpuattn_attention_desc* desc);
-/* q [B, Lq, Hq, D], k [B, Lk, Hkv, D], v [B, Lk, Hkv, Dv], out [B, Lq, Hq, Dv]; desc may be NULL. */
+/* q [B, Lq, Hq, D], k [B, Lk, Hkv, D], v [B, Lk, Hkv, Dv], out [B, Lq, Hq, Dv]; desc may be NULL.
+ */
 cpuattn_status_t cpuattn_attention(cpuattn_context_t ctx, const cpuattn_tensor_desc* q_desc,
                                    const float* q, const cpuattn_tensor_desc* k_desc,
                                    const float* k, const cpuattn_tensor_desc* v_desc,

@@ -1,5 +1,5 @@
-// The multi-head attention layer, with PyTorch nn.MultiheadAttention's weight layout (y = x W^T + b,
-// batch-first) so a model's weights load unchanged:
+// The multi-head attention layer, with PyTorch nn.MultiheadAttention's weight layout (y = x W^T +
+// b, batch-first) so a model's weights load unchanged:
 //   Q = xq Wq^T + bq, K = xk Wk^T + bk, V = xv Wv^T + bv, per head attention, heads concatenated,
 //   y = concat Wo^T + bo.
 // Grouped-query: kv_heads < heads gives Wk, Wv of kv_heads * head_dim rows.
@@ -29,9 +29,9 @@ struct MhaConfig {
 struct MhaWeights {
   const float* in_proj_weight = nullptr;
   const float* in_proj_bias = nullptr;
-  const float* q_proj_weight = nullptr;  // [E, E]
-  const float* k_proj_weight = nullptr;  // [kv_heads*head_dim, kdim]
-  const float* v_proj_weight = nullptr;  // [kv_heads*head_dim, vdim]
+  const float* q_proj_weight = nullptr;    // [E, E]
+  const float* k_proj_weight = nullptr;    // [kv_heads*head_dim, kdim]
+  const float* v_proj_weight = nullptr;    // [kv_heads*head_dim, vdim]
   const float* out_proj_weight = nullptr;  // [E, E]
   const float* out_proj_bias = nullptr;    // [E]
 };

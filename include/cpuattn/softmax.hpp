@@ -1,5 +1,6 @@
 // Softmax over the last axis of a [batch, heads, rows, cols] tensor (fewer dims: leading ones are
-// 1), with the attention scale and masks fused: y = softmax(scale * x + bias) over unmasked columns.
+// 1), with the attention scale and masks fused: y = softmax(scale * x + bias) over unmasked
+// columns.
 //
 // Masks remove columns before the softmax; removed columns get 0 (softmax) or -inf (log-softmax).
 //  - causal: row i keeps columns j <= i + (cols - rows) (aligned bottom-right when cols != rows);

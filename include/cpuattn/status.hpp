@@ -26,7 +26,9 @@ class [[nodiscard]] Status {
   static Status out_of_memory(std::string m) {
     return Status(StatusCode::kOutOfMemory, std::move(m));
   }
-  static Status unsupported(std::string m) { return Status(StatusCode::kUnsupported, std::move(m)); }
+  static Status unsupported(std::string m) {
+    return Status(StatusCode::kUnsupported, std::move(m));
+  }
   static Status internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 
   bool is_ok() const { return code_ == StatusCode::kOk; }
@@ -41,8 +43,8 @@ class [[nodiscard]] Status {
 }  // namespace cpuattn
 
 // Early return of a failed Status from a function that itself returns Status.
-#define CPUATTN_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::cpuattn::Status cpuattn_status_tmp_ = (expr); \
+#define CPUATTN_RETURN_IF_ERROR(expr)                             \
+  do {                                                            \
+    ::cpuattn::Status cpuattn_status_tmp_ = (expr);               \
     if (!cpuattn_status_tmp_.is_ok()) return cpuattn_status_tmp_; \
   } while (0)

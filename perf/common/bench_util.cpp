@@ -57,12 +57,12 @@ void add_run_context() {
   const Context& ctx = context_for(1);
   benchmark::AddCustomContext("cpuattn_isa", isa_name(ctx.isa()));
   benchmark::AddCustomContext("cpuattn_profile", ctx.profile().source);
-  benchmark::AddCustomContext(
-      "cpuattn_blocks", "gemm mc/kc/nc " + std::to_string(ctx.profile().gemm.mc) + "/" +
-                            std::to_string(ctx.profile().gemm.kc) + "/" +
-                            std::to_string(ctx.profile().gemm.nc) + ", attention q/kv " +
-                            std::to_string(ctx.profile().attn_q_block) + "/" +
-                            std::to_string(ctx.profile().attn_kv_block));
+  benchmark::AddCustomContext("cpuattn_blocks",
+                              "gemm mc/kc/nc " + std::to_string(ctx.profile().gemm.mc) + "/" +
+                                  std::to_string(ctx.profile().gemm.kc) + "/" +
+                                  std::to_string(ctx.profile().gemm.nc) + ", attention q/kv " +
+                                  std::to_string(ctx.profile().attn_q_block) + "/" +
+                                  std::to_string(ctx.profile().attn_kv_block));
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   benchmark::AddCustomContext("OPENBLAS_CORETYPE", core ? core : "(unset)");
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());

@@ -2,5 +2,7 @@
 #include "fma_chains.hpp"
 
 namespace cpuattn::perf {
-float fma_peak_avx512(int64_t iters) { return fma_chains<xsimd::avx512bw, 16>(iters); }
+float fma_peak_avx512(int64_t iters) {
+  return fma_chains<xsimd::avx512bw, 16>(iters);
+}
 }  // namespace cpuattn::perf

@@ -76,12 +76,14 @@ void onednn_sgemm(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
 
 void onednn_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                    const float* b, int64_t ldb, float* c, int64_t ldc) {
-  static std::map<std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>, Matmul> cache;
+  static std::map<std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>, Matmul>
+      cache;
   const auto key = std::tuple{trans_b, m, n, k, lda, ldb, ldc};
   auto it = cache.find(key);
   if (it == cache.end()) {
     const dims bstrides = trans_b ? dims{1, ldb} : dims{ldb, 1};
-    it = cache.emplace(key, make_matmul({m, k}, {lda, 1}, {k, n}, bstrides, {m, n}, {ldc, 1}, 1.0f)).first;
+    it = cache.emplace(key, make_matmul({m, k}, {lda, 1}, {k, n}, bstrides, {m, n}, {ldc, 1}, 1.0f))
+             .first;
   }
   run_matmul(it->second, a, b, c);
 }
@@ -104,10 +106,11 @@ void onednn_attention(const AttentionShape& s, const float* q, const float* k, c
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     // BSHD storage seen as [B, H, S, D]; K^T as [B, H, D, Lk].
     Matmul qk = make_matmul({B, H, Lq, D}, {Lq * H * D, D, H * D, 1}, {B, H, D, Lk},
-                            {Lk * H * D, D, 1, H * D}, {B, H, Lq, Lk}, {H * Lq * Lk, Lq * Lk, Lk, 1},
-                            scale);
-    Matmul pv = make_matmul({B, H, Lq, Lk}, {H * Lq * Lk, Lq * Lk, Lk, 1}, {B, H, Lk, D},
-                            {Lk * H * D, D, H * D, 1}, {B, H, Lq, D}, {Lq * H * D, D, H * D, 1}, 1.0f);
+                            {Lk * H * D, D, 1, H * D}, {B, H, Lq, Lk},
+                            {H * Lq * Lk, Lq * Lk, Lk, 1}, scale);
+    Matmul pv =
+        make_matmul({B, H, Lq, Lk}, {H * Lq * Lk, Lq * Lk, Lk, 1}, {B, H, Lk, D},
+                    {Lk * H * D, D, H * D, 1}, {B, H, Lq, D}, {Lq * H * D, D, H * D, 1}, 1.0f);
     it = cache.emplace(key, std::pair{std::move(qk), std::move(pv)}).first;
   }
   run_matmul(it->second.first, q, k, scores);

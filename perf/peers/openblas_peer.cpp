@@ -38,8 +38,8 @@ void naive_attention(const AttentionShape& s, const float* q, const float* k, co
         for (int64_t j = valid; j < Lk; ++j) row[j] = 0.0f;
       }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Lq),
-                  static_cast<int>(D), static_cast<int>(Lk), 1.0f, scores, static_cast<int>(Lk),
-                  vh, static_cast<int>(H * D), 0.0f, oh, static_cast<int>(H * D));
+                  static_cast<int>(D), static_cast<int>(Lk), 1.0f, scores, static_cast<int>(Lk), vh,
+                  static_cast<int>(H * D), 0.0f, oh, static_cast<int>(H * D));
     }
   }
 }

@@ -21,8 +21,10 @@ struct Buffers {
   std::vector<float> out = std::vector<float>(4096, kSentinel);
   std::vector<float> out2 = std::vector<float>(4096, kSentinel);
   bool untouched() const {
-    for (float x : out) if (x != kSentinel) return false;
-    for (float x : out2) if (x != kSentinel) return false;
+    for (float x : out)
+      if (x != kSentinel) return false;
+    for (float x : out2)
+      if (x != kSentinel) return false;
     return true;
   }
 };
@@ -44,7 +46,8 @@ GemmArgs gemm_ok(Buffers& b) {
   return g;
 }
 
-Status attn(const Context& ctx, Buffers& b, std::function<void(TV&, TV&, TV&, MV&, AttentionOptions&)> edit) {
+Status attn(const Context& ctx, Buffers& b,
+            std::function<void(TV&, TV&, TV&, MV&, AttentionOptions&)> edit) {
   TV q(b.in.data(), {2, 8, 4, 16}), k(b.in2.data(), {2, 8, 2, 16}), v(b.in3.data(), {2, 8, 2, 16});
   MV out(b.out.data(), {2, 8, 4, 16});
   AttentionOptions o;
@@ -65,66 +68,338 @@ std::vector<Row> rows() {
   static int32_t too_long[2] = {3, 99}, negative[2] = {-1, 2};
   std::vector<Row> r = {
       // sgemm
-      {"gemm null a", [](auto& c, auto& b) { auto g = gemm_ok(b); g.a = nullptr; return sgemm(c, g); }, StatusCode::kInvalidArgument, "a"},
-      {"gemm null b", [](auto& c, auto& b) { auto g = gemm_ok(b); g.b = nullptr; return sgemm(c, g); }, StatusCode::kInvalidArgument, "b"},
-      {"gemm null c", [](auto& c, auto& b) { auto g = gemm_ok(b); g.c = nullptr; return sgemm(c, g); }, StatusCode::kInvalidArgument, "c"},
-      {"gemm m = 0", [](auto& c, auto& b) { auto g = gemm_ok(b); g.m = 0; return sgemm(c, g); }, StatusCode::kInvalidArgument, "m, n, k"},
-      {"gemm n < 0", [](auto& c, auto& b) { auto g = gemm_ok(b); g.n = -3; return sgemm(c, g); }, StatusCode::kInvalidArgument, "n=-3"},
-      {"gemm k = 0", [](auto& c, auto& b) { auto g = gemm_ok(b); g.k = 0; return sgemm(c, g); }, StatusCode::kInvalidArgument, "k=0"},
-      {"gemm lda < k", [](auto& c, auto& b) { auto g = gemm_ok(b); g.lda = 7; return sgemm(c, g); }, StatusCode::kInvalidArgument, "lda"},
-      {"gemm lda < m transposed", [](auto& c, auto& b) { auto g = gemm_ok(b); g.m = 9; g.trans_a = Transpose::kYes; return sgemm(c, g); }, StatusCode::kInvalidArgument, "lda"},
-      {"gemm ldb < n", [](auto& c, auto& b) { auto g = gemm_ok(b); g.ldb = 4; return sgemm(c, g); }, StatusCode::kInvalidArgument, "ldb"},
-      {"gemm ldc < n", [](auto& c, auto& b) { auto g = gemm_ok(b); g.ldc = 2; return sgemm(c, g); }, StatusCode::kInvalidArgument, "ldc"},
-      {"gemm bad transpose", [](auto& c, auto& b) { auto g = gemm_ok(b); g.trans_a = static_cast<Transpose>(7); return sgemm(c, g); }, StatusCode::kInvalidArgument, "trans"},
-      {"gemm size overflow", [](auto& c, auto& b) { auto g = gemm_ok(b); g.m = kHuge; g.lda = kHuge; return sgemm(c, g); }, StatusCode::kInvalidArgument, "overflow"},
-      {"gemm c overlaps a", [](auto& c, auto& b) { auto g = gemm_ok(b); g.c = b.in.data() + 10; return sgemm(c, g); }, StatusCode::kInvalidArgument, "overlaps a"},
-      {"gemm c overlaps b", [](auto& c, auto& b) { auto g = gemm_ok(b); g.c = b.in2.data(); return sgemm(c, g); }, StatusCode::kInvalidArgument, "overlaps b"},
-      {"gemm batch count 0", [](auto& c, auto& b) { return sgemm_batched(c, gemm_ok(b), {0, 64, 64, 64}); }, StatusCode::kInvalidArgument, "count"},
-      {"gemm batch c overlap", [](auto& c, auto& b) { return sgemm_batched(c, gemm_ok(b), {3, 64, 64, 10}); }, StatusCode::kInvalidArgument, "stride_c"},
-      {"gemm batch negative stride", [](auto& c, auto& b) { return sgemm_batched(c, gemm_ok(b), {3, -64, 64, 64}); }, StatusCode::kInvalidArgument, "stride"},
-      {"gemm batch extent overflow", [](auto& c, auto& b) { return sgemm_batched(c, gemm_ok(b), {3, kHuge, 64, 64}); }, StatusCode::kInvalidArgument, "overflow"},
+      {"gemm null a",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.a = nullptr;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "a"},
+      {"gemm null b",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.b = nullptr;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "b"},
+      {"gemm null c",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.c = nullptr;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "c"},
+      {"gemm m = 0",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.m = 0;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "m, n, k"},
+      {"gemm n < 0",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.n = -3;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "n=-3"},
+      {"gemm k = 0",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.k = 0;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "k=0"},
+      {"gemm lda < k",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.lda = 7;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "lda"},
+      {"gemm lda < m transposed",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.m = 9;
+         g.trans_a = Transpose::kYes;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "lda"},
+      {"gemm ldb < n",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.ldb = 4;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "ldb"},
+      {"gemm ldc < n",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.ldc = 2;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "ldc"},
+      {"gemm bad transpose",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.trans_a = static_cast<Transpose>(7);
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "trans"},
+      {"gemm size overflow",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.m = kHuge;
+         g.lda = kHuge;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "overflow"},
+      {"gemm c overlaps a",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.c = b.in.data() + 10;
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "overlaps a"},
+      {"gemm c overlaps b",
+       [](auto& c, auto& b) {
+         auto g = gemm_ok(b);
+         g.c = b.in2.data();
+         return sgemm(c, g);
+       },
+       StatusCode::kInvalidArgument, "overlaps b"},
+      {"gemm batch count 0",
+       [](auto& c, auto& b) {
+         return sgemm_batched(c, gemm_ok(b), {0, 64, 64, 64});
+       },
+       StatusCode::kInvalidArgument, "count"},
+      {"gemm batch c overlap",
+       [](auto& c, auto& b) {
+         return sgemm_batched(c, gemm_ok(b), {3, 64, 64, 10});
+       },
+       StatusCode::kInvalidArgument, "stride_c"},
+      {"gemm batch negative stride",
+       [](auto& c, auto& b) {
+         return sgemm_batched(c, gemm_ok(b), {3, -64, 64, 64});
+       },
+       StatusCode::kInvalidArgument, "stride"},
+      {"gemm batch extent overflow",
+       [](auto& c, auto& b) {
+         return sgemm_batched(c, gemm_ok(b), {3, kHuge, 64, 64});
+       },
+       StatusCode::kInvalidArgument, "overflow"},
       // softmax
-      {"softmax 5 dims", [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV& d, auto&) { s.ndim = 5; d.ndim = 5; }); }, StatusCode::kInvalidArgument, "dims"},
-      {"softmax 0 dims", [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV&, auto&) { s.ndim = 0; }); }, StatusCode::kInvalidArgument, "src"},
-      {"softmax ndim mismatch", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.ndim = 3; }); }, StatusCode::kInvalidArgument, "dst"},
-      {"softmax dims mismatch", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.dims[3] = 15; }); }, StatusCode::kInvalidArgument, "dst.dims[3]"},
-      {"softmax null src", [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV&, auto&) { s.data = nullptr; }); }, StatusCode::kInvalidArgument, "src"},
-      {"softmax null dst", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.data = nullptr; }); }, StatusCode::kInvalidArgument, "dst"},
-      {"softmax zero dim", [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV& d, auto&) { s.dims[1] = 0; d.dims[1] = 0; }); }, StatusCode::kInvalidArgument, ">= 1"},
-      {"softmax negative stride", [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV&, auto&) { s.strides[2] = -16; }); }, StatusCode::kInvalidArgument, ">= 0"},
-      {"softmax dst overlaps itself", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.strides[1] = 0; }); }, StatusCode::kInvalidArgument, "overlap"},
-      {"softmax dst overlaps src", [&](auto& c, auto& b) { return smax(c, b, [&](TV& s, MV& d, auto&) { d.data = const_cast<float*>(s.data) + 3; }); }, StatusCode::kInvalidArgument, "overlaps src"},
-      {"softmax nan scale", [nan](auto& c, auto& b) { return smax(c, b, [nan](TV&, MV&, auto& o) { o.scale = nan; }); }, StatusCode::kInvalidArgument, "scale"},
-      {"softmax inf scale", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV&, auto& o) { o.scale = INFINITY; }); }, StatusCode::kInvalidArgument, "scale"},
-      {"softmax bad mask", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV&, auto& o) { o.mask = static_cast<MaskKind>(9); }); }, StatusCode::kInvalidArgument, "mask"},
-      {"softmax key length too long", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV&, auto& o) { o.key_lengths = too_long; }); }, StatusCode::kInvalidArgument, "key_lengths[1]"},
-      {"softmax key length negative", [](auto& c, auto& b) { return smax(c, b, [](TV&, MV&, auto& o) { o.key_lengths = negative; }); }, StatusCode::kInvalidArgument, "key_lengths[0]"},
-      {"softmax bias shape", [](auto& c, auto& b) { return smax(c, b, [&b](TV&, MV&, auto& o) { o.bias = TV(b.in2.data(), {2, 3, 5, 16}); }); }, StatusCode::kInvalidArgument, "bias"},
-      {"softmax bias overlaps dst", [](auto& c, auto& b) { return smax(c, b, [&b](TV&, MV&, auto& o) { o.bias = TV(b.out.data(), {1, 1, 4, 16}); }); }, StatusCode::kInvalidArgument, "overlaps bias"},
-      {"softmax dims overflow", [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV& d, auto&) { s.dims[0] = d.dims[0] = kHuge; s.strides[0] = d.strides[0] = kHuge; }); }, StatusCode::kInvalidArgument, "overflow"},
+      {"softmax 5 dims",
+       [](auto& c, auto& b) {
+         return smax(c, b, [](TV& s, MV& d, auto&) {
+           s.ndim = 5;
+           d.ndim = 5;
+         });
+       },
+       StatusCode::kInvalidArgument, "dims"},
+      {"softmax 0 dims",
+       [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV&, auto&) { s.ndim = 0; }); },
+       StatusCode::kInvalidArgument, "src"},
+      {"softmax ndim mismatch",
+       [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.ndim = 3; }); },
+       StatusCode::kInvalidArgument, "dst"},
+      {"softmax dims mismatch",
+       [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.dims[3] = 15; }); },
+       StatusCode::kInvalidArgument, "dst.dims[3]"},
+      {"softmax null src",
+       [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV&, auto&) { s.data = nullptr; }); },
+       StatusCode::kInvalidArgument, "src"},
+      {"softmax null dst",
+       [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.data = nullptr; }); },
+       StatusCode::kInvalidArgument, "dst"},
+      {"softmax zero dim",
+       [](auto& c, auto& b) {
+         return smax(c, b, [](TV& s, MV& d, auto&) {
+           s.dims[1] = 0;
+           d.dims[1] = 0;
+         });
+       },
+       StatusCode::kInvalidArgument, ">= 1"},
+      {"softmax negative stride",
+       [](auto& c, auto& b) { return smax(c, b, [](TV& s, MV&, auto&) { s.strides[2] = -16; }); },
+       StatusCode::kInvalidArgument, ">= 0"},
+      {"softmax dst overlaps itself",
+       [](auto& c, auto& b) { return smax(c, b, [](TV&, MV& d, auto&) { d.strides[1] = 0; }); },
+       StatusCode::kInvalidArgument, "overlap"},
+      {"softmax dst overlaps src",
+       [&](auto& c, auto& b) {
+         return smax(c, b, [&](TV& s, MV& d, auto&) { d.data = const_cast<float*>(s.data) + 3; });
+       },
+       StatusCode::kInvalidArgument, "overlaps src"},
+      {"softmax nan scale",
+       [nan](auto& c, auto& b) { return smax(c, b, [nan](TV&, MV&, auto& o) { o.scale = nan; }); },
+       StatusCode::kInvalidArgument, "scale"},
+      {"softmax inf scale",
+       [](auto& c, auto& b) { return smax(c, b, [](TV&, MV&, auto& o) { o.scale = INFINITY; }); },
+       StatusCode::kInvalidArgument, "scale"},
+      {"softmax bad mask",
+       [](auto& c, auto& b) {
+         return smax(c, b, [](TV&, MV&, auto& o) { o.mask = static_cast<MaskKind>(9); });
+       },
+       StatusCode::kInvalidArgument, "mask"},
+      {"softmax key length too long",
+       [](auto& c, auto& b) {
+         return smax(c, b, [](TV&, MV&, auto& o) { o.key_lengths = too_long; });
+       },
+       StatusCode::kInvalidArgument, "key_lengths[1]"},
+      {"softmax key length negative",
+       [](auto& c, auto& b) {
+         return smax(c, b, [](TV&, MV&, auto& o) { o.key_lengths = negative; });
+       },
+       StatusCode::kInvalidArgument, "key_lengths[0]"},
+      {"softmax bias shape",
+       [](auto& c, auto& b) {
+         return smax(c, b, [&b](TV&, MV&, auto& o) { o.bias = TV(b.in2.data(), {2, 3, 5, 16}); });
+       },
+       StatusCode::kInvalidArgument, "bias"},
+      {"softmax bias overlaps dst",
+       [](auto& c, auto& b) {
+         return smax(c, b, [&b](TV&, MV&, auto& o) { o.bias = TV(b.out.data(), {1, 1, 4, 16}); });
+       },
+       StatusCode::kInvalidArgument, "overlaps bias"},
+      {"softmax dims overflow",
+       [](auto& c, auto& b) {
+         return smax(c, b, [](TV& s, MV& d, auto&) {
+           s.dims[0] = d.dims[0] = kHuge;
+           s.strides[0] = d.strides[0] = kHuge;
+         });
+       },
+       StatusCode::kInvalidArgument, "overflow"},
       // attention
-      {"attention q 3 dims", [](auto& c, auto& b) { return attn(c, b, [](TV& q, TV&, TV&, MV&, auto&) { q.ndim = 3; }); }, StatusCode::kInvalidArgument, "q"},
-      {"attention null k", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV& k, TV&, MV&, auto&) { k.data = nullptr; }); }, StatusCode::kInvalidArgument, "k"},
-      {"attention batch mismatch", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV& k, TV&, MV&, auto&) { k.dims[0] = 1; }); }, StatusCode::kInvalidArgument, "k.dims[0]"},
-      {"attention head_dim mismatch", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV& k, TV&, MV&, auto&) { k.dims[3] = 8; }); }, StatusCode::kInvalidArgument, "k.dims[3]"},
-      {"attention v seq mismatch", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV& v, MV&, auto&) { v.dims[1] = 7; }); }, StatusCode::kInvalidArgument, "v.dims[1]"},
-      {"attention v heads mismatch", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV& v, MV&, auto&) { v.dims[2] = 1; }); }, StatusCode::kInvalidArgument, "v.dims[2]"},
-      {"attention heads not divisible", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV& k, TV& v, MV&, auto&) { k.dims[2] = v.dims[2] = 3; }); }, StatusCode::kInvalidArgument, "divide"},
-      {"attention out dims", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV&, MV& o, auto&) { o.dims[3] = 8; }); }, StatusCode::kInvalidArgument, "out.dims[3]"},
-      {"attention head_dim too large", [](auto& c, auto& b) { return attn(c, b, [](TV& q, TV& k, TV&, MV&, auto&) { q.dims[3] = k.dims[3] = 5000; q.strides[3] = k.strides[3] = 0; }); }, StatusCode::kInvalidArgument, "head_dim"},
-      {"attention out overlaps q", [](auto& c, auto& b) { return attn(c, b, [](TV& q, TV&, TV&, MV& o, auto&) { o.data = const_cast<float*>(q.data); }); }, StatusCode::kInvalidArgument, "overlaps q"},
-      {"attention out overlaps itself", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV&, MV& o, auto&) { o.strides[2] = 1; }); }, StatusCode::kInvalidArgument, "overlap"},
-      {"attention nan scale", [nan](auto& c, auto& b) { return attn(c, b, [nan](TV&, TV&, TV&, MV&, auto& o) { o.scale = nan; }); }, StatusCode::kInvalidArgument, "scale"},
-      {"attention bad mask", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.mask = static_cast<MaskKind>(-1); }); }, StatusCode::kInvalidArgument, "mask"},
-      {"attention bad algorithm", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.algorithm = static_cast<AttentionAlgorithm>(5); }); }, StatusCode::kInvalidArgument, "algorithm"},
-      {"attention q length too long", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.q_lengths = too_long; }); }, StatusCode::kInvalidArgument, "q_lengths[1]"},
-      {"attention kv length negative", [](auto& c, auto& b) { return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.kv_lengths = negative; }); }, StatusCode::kInvalidArgument, "kv_lengths[0]"},
-      {"attention bias shape", [](auto& c, auto& b) { return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) { o.bias = TV(b.in3.data(), {2, 3, 8, 8}); }); }, StatusCode::kInvalidArgument, "bias"},
-      {"attention weights dims", [](auto& c, auto& b) { return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) { o.weights = MV(b.out2.data(), {2, 4, 8, 9}); }); }, StatusCode::kInvalidArgument, "weights.dims[3]"},
-      {"attention fused with weights", [](auto& c, auto& b) { return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) { o.weights = MV(b.out2.data(), {2, 4, 8, 8}); o.algorithm = AttentionAlgorithm::kFused; }); }, StatusCode::kInvalidArgument, "kFused"},
-      {"attention weights overlap out", [](auto& c, auto& b) { return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) { o.weights = MV(b.out.data() + 100, {2, 4, 8, 8}); }); }, StatusCode::kInvalidArgument, "overlaps out"},
-      {"attention scores overlap weights", [](auto& c, auto& b) { return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) { o.weights = MV(b.out2.data(), {2, 4, 8, 8}); o.scores = MV(b.out2.data() + 8, {2, 4, 8, 8}); }); }, StatusCode::kInvalidArgument, "overlaps weights"},
-      {"attention dims overflow", [](auto& c, auto& b) { return attn(c, b, [](TV& q, TV&, TV&, MV&, auto&) { q.dims[1] = kHuge; q.strides[1] = 64; }); }, StatusCode::kInvalidArgument, "overflow"},
+      {"attention q 3 dims",
+       [](auto& c, auto& b) { return attn(c, b, [](TV& q, TV&, TV&, MV&, auto&) { q.ndim = 3; }); },
+       StatusCode::kInvalidArgument, "q"},
+      {"attention null k",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV& k, TV&, MV&, auto&) { k.data = nullptr; });
+       },
+       StatusCode::kInvalidArgument, "k"},
+      {"attention batch mismatch",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV& k, TV&, MV&, auto&) { k.dims[0] = 1; });
+       },
+       StatusCode::kInvalidArgument, "k.dims[0]"},
+      {"attention head_dim mismatch",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV& k, TV&, MV&, auto&) { k.dims[3] = 8; });
+       },
+       StatusCode::kInvalidArgument, "k.dims[3]"},
+      {"attention v seq mismatch",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV& v, MV&, auto&) { v.dims[1] = 7; });
+       },
+       StatusCode::kInvalidArgument, "v.dims[1]"},
+      {"attention v heads mismatch",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV& v, MV&, auto&) { v.dims[2] = 1; });
+       },
+       StatusCode::kInvalidArgument, "v.dims[2]"},
+      {"attention heads not divisible",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV& k, TV& v, MV&, auto&) { k.dims[2] = v.dims[2] = 3; });
+       },
+       StatusCode::kInvalidArgument, "divide"},
+      {"attention out dims",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV&, MV& o, auto&) { o.dims[3] = 8; });
+       },
+       StatusCode::kInvalidArgument, "out.dims[3]"},
+      {"attention head_dim too large",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV& q, TV& k, TV&, MV&, auto&) {
+           q.dims[3] = k.dims[3] = 5000;
+           q.strides[3] = k.strides[3] = 0;
+         });
+       },
+       StatusCode::kInvalidArgument, "head_dim"},
+      {"attention out overlaps q",
+       [](auto& c, auto& b) {
+         return attn(c, b,
+                     [](TV& q, TV&, TV&, MV& o, auto&) { o.data = const_cast<float*>(q.data); });
+       },
+       StatusCode::kInvalidArgument, "overlaps q"},
+      {"attention out overlaps itself",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV&, MV& o, auto&) { o.strides[2] = 1; });
+       },
+       StatusCode::kInvalidArgument, "overlap"},
+      {"attention nan scale",
+       [nan](auto& c, auto& b) {
+         return attn(c, b, [nan](TV&, TV&, TV&, MV&, auto& o) { o.scale = nan; });
+       },
+       StatusCode::kInvalidArgument, "scale"},
+      {"attention bad mask",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.mask = static_cast<MaskKind>(-1); });
+       },
+       StatusCode::kInvalidArgument, "mask"},
+      {"attention bad algorithm",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) {
+           o.algorithm = static_cast<AttentionAlgorithm>(5);
+         });
+       },
+       StatusCode::kInvalidArgument, "algorithm"},
+      {"attention q length too long",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.q_lengths = too_long; });
+       },
+       StatusCode::kInvalidArgument, "q_lengths[1]"},
+      {"attention kv length negative",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV&, TV&, TV&, MV&, auto& o) { o.kv_lengths = negative; });
+       },
+       StatusCode::kInvalidArgument, "kv_lengths[0]"},
+      {"attention bias shape",
+       [](auto& c, auto& b) {
+         return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) {
+           o.bias = TV(b.in3.data(), {2, 3, 8, 8});
+         });
+       },
+       StatusCode::kInvalidArgument, "bias"},
+      {"attention weights dims",
+       [](auto& c, auto& b) {
+         return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) {
+           o.weights = MV(b.out2.data(), {2, 4, 8, 9});
+         });
+       },
+       StatusCode::kInvalidArgument, "weights.dims[3]"},
+      {"attention fused with weights",
+       [](auto& c, auto& b) {
+         return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) {
+           o.weights = MV(b.out2.data(), {2, 4, 8, 8});
+           o.algorithm = AttentionAlgorithm::kFused;
+         });
+       },
+       StatusCode::kInvalidArgument, "kFused"},
+      {"attention weights overlap out",
+       [](auto& c, auto& b) {
+         return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) {
+           o.weights = MV(b.out.data() + 100, {2, 4, 8, 8});
+         });
+       },
+       StatusCode::kInvalidArgument, "overlaps out"},
+      {"attention scores overlap weights",
+       [](auto& c, auto& b) {
+         return attn(c, b, [&b](TV&, TV&, TV&, MV&, auto& o) {
+           o.weights = MV(b.out2.data(), {2, 4, 8, 8});
+           o.scores = MV(b.out2.data() + 8, {2, 4, 8, 8});
+         });
+       },
+       StatusCode::kInvalidArgument, "overlaps weights"},
+      {"attention dims overflow",
+       [](auto& c, auto& b) {
+         return attn(c, b, [](TV& q, TV&, TV&, MV&, auto&) {
+           q.dims[1] = kHuge;
+           q.strides[1] = 64;
+         });
+       },
+       StatusCode::kInvalidArgument, "overflow"},
   };
   return r;
 }
@@ -151,7 +426,9 @@ std::string row_name(const ::testing::TestParamInfo<Row>& p) {
 
 INSTANTIATE_TEST_SUITE_P(Table, ApiErrorsTest, ::testing::ValuesIn(rows()), row_name);
 
-TEST(ApiErrors, TableCoversManyDistinctBadInputs) { EXPECT_GE(rows().size(), 50u); }
+TEST(ApiErrors, TableCoversManyDistinctBadInputs) {
+  EXPECT_GE(rows().size(), 50u);
+}
 
 TEST(ApiErrors, MultiHeadLayerRejectsBadConfigAndInputs) {
   Context ctx = make_test_context(compiled_isas().back(), 1);
@@ -160,28 +437,39 @@ TEST(ApiErrors, MultiHeadLayerRejectsBadConfigAndInputs) {
   MhaWeights weights;
   weights.in_proj_weight = w.data();
   weights.out_proj_weight = wo.data();
-  struct ConfigRow { MhaConfig cfg; const char* word; };
-  for (const ConfigRow& r : {ConfigRow{{0, 4, 0, 0, 0}, "embed_dim"}, ConfigRow{{64, 5, 0, 0, 0}, "num_heads"},
-                             ConfigRow{{64, 4, 3, 0, 0}, "kv_heads"}, ConfigRow{{64, 4, 0, 32, 0}, "in_proj_weight"},
-                             ConfigRow{{64, -4, 0, 0, 0}, "num_heads"}}) {
+  struct ConfigRow {
+    MhaConfig cfg;
+    const char* word;
+  };
+  for (const ConfigRow& r :
+       {ConfigRow{{0, 4, 0, 0, 0}, "embed_dim"}, ConfigRow{{64, 5, 0, 0, 0}, "num_heads"},
+        ConfigRow{{64, 4, 3, 0, 0}, "kv_heads"}, ConfigRow{{64, 4, 0, 32, 0}, "in_proj_weight"},
+        ConfigRow{{64, -4, 0, 0, 0}, "num_heads"}}) {
     const Status s = MultiHeadAttention::create(ctx, r.cfg, weights, &layer);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
     EXPECT_NE(s.message().find(r.word), std::string::npos) << s.message();
   }
   MhaWeights none;
-  EXPECT_EQ(MultiHeadAttention::create(ctx, {64, 4, 0, 0, 0}, none, &layer).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MultiHeadAttention::create(ctx, {64, 4, 0, 0, 0}, none, &layer).code(),
+            StatusCode::kInvalidArgument);
   MhaWeights both = weights;
   both.q_proj_weight = w.data();
-  EXPECT_EQ(MultiHeadAttention::create(ctx, {64, 4, 0, 0, 0}, both, &layer).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MultiHeadAttention::create(ctx, {64, 4, 0, 0, 0}, both, &layer).code(),
+            StatusCode::kInvalidArgument);
   ASSERT_TRUE(MultiHeadAttention::create(ctx, {64, 4, 0, 0, 0}, weights, &layer).is_ok());
   std::vector<float> x(2 * 8 * 64, 0.5f), y(2 * 8 * 64, kSentinel);
   const TV xv(x.data(), {2, 8, 64});
-  EXPECT_EQ(layer.forward(ctx, xv, xv, xv, MV(y.data(), {2, 8, 32})).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(layer.forward(ctx, xv, xv, TV(x.data(), {2, 7, 64}), MV(y.data(), {2, 8, 64})).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(layer.forward(ctx, xv, xv, xv, MV(x.data(), {2, 8, 64})).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(layer.forward(ctx, xv, xv, xv, MV(y.data(), {2, 8, 64}, {512, 1, 8})).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(layer.forward(ctx, xv, xv, xv, MV(y.data(), {2, 8, 32})).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(layer.forward(ctx, xv, xv, TV(x.data(), {2, 7, 64}), MV(y.data(), {2, 8, 64})).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(layer.forward(ctx, xv, xv, xv, MV(x.data(), {2, 8, 64})).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(layer.forward(ctx, xv, xv, xv, MV(y.data(), {2, 8, 64}, {512, 1, 8})).code(),
+            StatusCode::kInvalidArgument);
   MultiHeadAttention empty;
-  EXPECT_EQ(empty.forward(ctx, xv, xv, xv, MV(y.data(), {2, 8, 64})).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.forward(ctx, xv, xv, xv, MV(y.data(), {2, 8, 64})).code(),
+            StatusCode::kInvalidArgument);
   for (float v : y) ASSERT_EQ(v, kSentinel);
 }
 
@@ -229,7 +517,8 @@ TEST(ApiErrors, CApiRejectsNullsDestroyedHandlesAndBadEnums) {
   EXPECT_EQ(cpuattn_context_create(&o, &ctx), CPUATTN_STATUS_INVALID_ARGUMENT);
   ASSERT_EQ(cpuattn_context_create(nullptr, &ctx), CPUATTN_STATUS_OK);
   float a[16] = {}, c[16] = {};
-  EXPECT_EQ(cpuattn_sgemm(ctx, CPUATTN_TRANSPOSE_NO, static_cast<cpuattn_transpose_t>(3), 4, 4, 4, 1, a, 4, a, 4, 0, c, 4),
+  EXPECT_EQ(cpuattn_sgemm(ctx, CPUATTN_TRANSPOSE_NO, static_cast<cpuattn_transpose_t>(3), 4, 4, 4,
+                          1, a, 4, a, 4, 0, c, 4),
             CPUATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(cpuattn_softmax(ctx, nullptr, a, nullptr, c, nullptr), CPUATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_NE(std::string(cpuattn_last_error_message()).find("src_desc"), std::string::npos);
@@ -238,7 +527,8 @@ TEST(ApiErrors, CApiRejectsNullsDestroyedHandlesAndBadEnums) {
   EXPECT_STREQ(cpuattn_last_error_message(), "");
   cpuattn_context_destroy(ctx);
   EXPECT_EQ(cpuattn_softmax(ctx, &d, a, &d, c, nullptr), CPUATTN_STATUS_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(cpuattn_last_error_message()).find("not a live context"), std::string::npos);
+  EXPECT_NE(std::string(cpuattn_last_error_message()).find("not a live context"),
+            std::string::npos);
   EXPECT_EQ(cpuattn_context_isa(ctx), CPUATTN_ISA_AUTO);
   cpuattn_context_destroy(ctx);  // double destroy is detected and ignored
   cpuattn_mha_destroy(nullptr);

@@ -8,15 +8,14 @@
 
 static int passed = 0, failed = 0;
 
-#define CHECK(cond)                                              \
-  do {                                                           \
-    if (cond) {                                                  \
-      ++passed;                                                  \
-    } else {                                                     \
-      ++failed;                                                  \
-      printf("FAILED line %d: %s (%s)\n", __LINE__, #cond,       \
-             cpuattn_last_error_message());                      \
-    }                                                            \
+#define CHECK(cond)                                                                       \
+  do {                                                                                    \
+    if (cond) {                                                                           \
+      ++passed;                                                                           \
+    } else {                                                                              \
+      ++failed;                                                                           \
+      printf("FAILED line %d: %s (%s)\n", __LINE__, #cond, cpuattn_last_error_message()); \
+    }                                                                                     \
   } while (0)
 
 static cpuattn_tensor_desc dense4(int64_t a, int64_t b, int64_t c, int64_t d) {
@@ -62,7 +61,8 @@ int main(void) {
   ad.weights_desc = &wd;
   ad.weights = w;
   CHECK(cpuattn_attention(ctx, &t3, q, &t3, k, &t3, v, &t3, out, &ad) == CPUATTN_STATUS_OK);
-  CHECK(w[0] == 1.0f && w[1] == 0.0f && fabsf(w[4] - 0.5f) < 1e-6f && fabsf(w[8] - 1.0f / 3) < 1e-6f);
+  CHECK(w[0] == 1.0f && w[1] == 0.0f && fabsf(w[4] - 0.5f) < 1e-6f &&
+        fabsf(w[8] - 1.0f / 3) < 1e-6f);
 
   /* The multi-head layer with identity projections reproduces single-head attention. */
   float ident[4] = {1, 0, 0, 1}, in_proj[12] = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
@@ -80,7 +80,7 @@ int main(void) {
   causal.mask = CPUATTN_MASK_CAUSAL;
   CHECK(cpuattn_mha_forward(ctx, mha, &seq, xs, &seq, xs, &seq, xs, &seq, ys, &causal) ==
         CPUATTN_STATUS_OK);
-  CHECK(ys[0] == 0 && ys[1] == 0);  /* token 0 attends to itself: value (0, 0) */
+  CHECK(ys[0] == 0 && ys[1] == 0); /* token 0 attends to itself: value (0, 0) */
   CHECK(ys[2] > 0 && ys[2] < 1 && ys[3] > 0 && ys[3] < 2);
   cpuattn_mha_destroy(mha);
   CHECK(cpuattn_mha_forward(ctx, mha, &seq, xs, &seq, xs, &seq, xs, &seq, ys, NULL) ==

@@ -29,7 +29,9 @@ struct Work {
                           TensorView<const float>(v.data(), {2, 64, 2, 32}),
                           TensorView<float>(out.data(), {2, 64, 4, 32}), o)
                     .is_ok());
-    EXPECT_TRUE(softmax(ctx, TensorView<const float>(a.data(), {96, 80}), TensorView<float>(sm.data(), {96, 80})).is_ok());
+    EXPECT_TRUE(softmax(ctx, TensorView<const float>(a.data(), {96, 80}),
+                        TensorView<float>(sm.data(), {96, 80}))
+                    .is_ok());
     GemmArgs g;
     g.m = 96, g.n = 70, g.k = 80, g.a = a.data(), g.lda = 80, g.b = b.data(), g.ldb = 70;
     g.c = c.data(), g.ldc = 70;

@@ -13,8 +13,7 @@
 namespace cpuattn::test {
 
 struct AttnShape {
-  int64_t batch = 1, seq_q = 1, seq_kv = 1, heads_q = 1, heads_kv = 1, head_dim = 1,
-          head_dim_v = 1;
+  int64_t batch = 1, seq_q = 1, seq_kv = 1, heads_q = 1, heads_kv = 1, head_dim = 1, head_dim_v = 1;
   bool bhsd = false;  // storage [B, H, S, D] instead of [B, S, H, D]
   bool causal = false, q_lengths = false, kv_lengths = false, bias = false;
   bool want_weights = false, want_scores = false;
@@ -26,7 +25,8 @@ struct AttnShape {
 struct Stored {
   std::vector<float> data;
   int64_t strides[4];
-  Stored(std::mt19937_64& rng, int64_t b, int64_t s, int64_t h, int64_t d, bool bhsd, float fill_nan = 0)
+  Stored(std::mt19937_64& rng, int64_t b, int64_t s, int64_t h, int64_t d, bool bhsd,
+         float fill_nan = 0)
       : data(random_floats(rng, static_cast<size_t>(b * s * h * d))) {
     if (fill_nan != 0) std::fill(data.begin(), data.end(), fill_nan);
     if (bhsd) {
@@ -57,7 +57,8 @@ inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::m
   AttnRun run;
   const int64_t B = s.batch, Lq = s.seq_q, Lk = s.seq_kv, Hq = s.heads_q, Hkv = s.heads_kv,
                 D = s.head_dim, Dv = s.head_dim_v;
-  Stored q(rng, B, Lq, Hq, D, s.bhsd), k(rng, B, Lk, Hkv, D, s.bhsd), v(rng, B, Lk, Hkv, Dv, s.bhsd);
+  Stored q(rng, B, Lq, Hq, D, s.bhsd), k(rng, B, Lk, Hkv, D, s.bhsd),
+      v(rng, B, Lk, Hkv, Dv, s.bhsd);
   Stored out(rng, B, Lq, Hq, Dv, s.bhsd, std::numeric_limits<float>::quiet_NaN());
   std::vector<int32_t> ql(static_cast<size_t>(B)), kl(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
@@ -83,8 +84,9 @@ inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::m
     run.scores.assign(static_cast<size_t>(B * Hq * Lq * Lk), -7.0f);
     o.scores = TensorView<float>(run.scores.data(), {B, Hq, Lq, Lk});
   }
-  const Status st = attention(ctx, q.view<const float>(B, Lq, Hq, D), k.view<const float>(B, Lk, Hkv, D),
-                              v.view<const float>(B, Lk, Hkv, Dv), out.view<float>(B, Lq, Hq, Dv), o);
+  const Status st =
+      attention(ctx, q.view<const float>(B, Lq, Hq, D), k.view<const float>(B, Lk, Hkv, D),
+                v.view<const float>(B, Lk, Hkv, Dv), out.view<float>(B, Lq, Hq, Dv), o);
   EXPECT_TRUE(st.is_ok()) << st.message();
   run.out = out.data;
   std::copy(out.strides, out.strides + 4, run.out_strides);
@@ -116,8 +118,9 @@ inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::m
         for (int64_t j = 0; j < Lk; ++j) {
           double mag = 0.0;
           for (int64_t d = 0; d < D; ++d) {
-            mag += std::fabs(double(q.data[b * q.strides[0] + i * q.strides[1] + h * q.strides[2] + d]) *
-                             k.data[b * k.strides[0] + j * k.strides[1] + g * k.strides[2] + d]);
+            mag += std::fabs(
+                double(q.data[b * q.strides[0] + i * q.strides[1] + h * q.strides[2] + d]) *
+                k.data[b * k.strides[0] + j * k.strides[1] + g * k.strides[2] + d]);
           }
           const double bias_ij = s.bias ? std::fabs(bias[(h * Lq + i) * Lk + j]) : 0.0;
           t_err = std::max(t_err, c.scale * (D + 2) * eps * mag + eps * (c.scale * mag + bias_ij));
@@ -133,7 +136,8 @@ inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::m
 }
 
 inline float out_at(const AttnRun& r, int64_t b, int64_t i, int64_t h, int64_t d) {
-  return r.out[b * r.out_strides[0] + i * r.out_strides[1] + h * r.out_strides[2] + d * r.out_strides[3]];
+  return r.out[b * r.out_strides[0] + i * r.out_strides[1] + h * r.out_strides[2] +
+               d * r.out_strides[3]];
 }
 
 inline void check_attention_output(const AttnShape& s, const AttnRun& r) {
@@ -142,7 +146,8 @@ inline void check_attention_output(const AttnShape& s, const AttnRun& r) {
     for (int64_t i = 0; i < s.seq_q; ++i) {
       for (int64_t h = 0; h < s.heads_q; ++h) {
         for (int64_t d = 0; d < s.head_dim_v; ++d) {
-          const size_t e = static_cast<size_t>(((b * s.seq_q + i) * s.heads_q + h) * s.head_dim_v + d);
+          const size_t e =
+              static_cast<size_t>(((b * s.seq_q + i) * s.heads_q + h) * s.head_dim_v + d);
           const double want = r.ref.out[e], got = out_at(r, b, i, h, d);
           if (!(std::fabs(got - want) <= r.tolerance[e]) && ++bad <= 3) {
             ADD_FAILURE() << "out[" << b << "," << i << "," << h << "," << d << "] = " << got

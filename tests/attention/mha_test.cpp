@@ -21,10 +21,10 @@ class MhaIsaTest : public ::testing::TestWithParam<Isa> {
   }
 
   void run(const MhaShape& s, uint64_t seed) {
-    SCOPED_TRACE(::testing::Message() << "seed " << seed << " E=" << s.embed << " H=" << s.heads
-                                      << " Hkv=" << s.kv_heads << " kdim=" << s.kdim
-                                      << " vdim=" << s.vdim << " packed=" << s.packed
-                                      << " causal=" << s.causal);
+    SCOPED_TRACE(::testing::Message()
+                 << "seed " << seed << " E=" << s.embed << " H=" << s.heads << " Hkv=" << s.kv_heads
+                 << " kdim=" << s.kdim << " vdim=" << s.vdim << " packed=" << s.packed
+                 << " causal=" << s.causal);
     std::mt19937_64 rng(seed);
     Context ctx = make_test_context(GetParam(), 2);
     const int64_t E = s.embed, hd = E / s.heads, kvw = s.kv_heads * hd;
@@ -58,11 +58,11 @@ class MhaIsaTest : public ::testing::TestWithParam<Isa> {
     std::vector<float> out(s.batch * s.seq_q * E, std::nanf(""));
     AttentionOptions o;
     o.mask = s.causal ? MaskKind::kCausal : MaskKind::kNone;
-    const Status st = layer.forward(
-        ctx, TensorView<const float>(query.data(), {s.batch, s.seq_q, E}),
-        TensorView<const float>(key.data(), {s.batch, s.seq_kv, s.kdim}),
-        TensorView<const float>(value.data(), {s.batch, s.seq_kv, s.vdim}),
-        TensorView<float>(out.data(), {s.batch, s.seq_q, E}), o);
+    const Status st =
+        layer.forward(ctx, TensorView<const float>(query.data(), {s.batch, s.seq_q, E}),
+                      TensorView<const float>(key.data(), {s.batch, s.seq_kv, s.kdim}),
+                      TensorView<const float>(value.data(), {s.batch, s.seq_kv, s.vdim}),
+                      TensorView<float>(out.data(), {s.batch, s.seq_q, E}), o);
     ASSERT_TRUE(st.is_ok()) << st.message();
 
     ref::MhaCase c;
@@ -70,7 +70,8 @@ class MhaIsaTest : public ::testing::TestWithParam<Isa> {
     c.num_heads = s.heads, c.kv_heads = s.kv_heads, c.kdim = s.kdim, c.vdim = s.vdim;
     c.query = query.data(), c.key = key.data(), c.value = value.data();
     c.wq = wq.data(), c.wk = wk.data(), c.wv = wv.data(), c.wo = wo.data();
-    if (s.biases) c.bq = bin.data(), c.bk = bin.data() + E, c.bv = bin.data() + E + kvw, c.bo = bo.data();
+    if (s.biases)
+      c.bq = bin.data(), c.bk = bin.data() + E, c.bv = bin.data() + E + kvw, c.bo = bo.data();
     c.causal = s.causal;
     const std::vector<double> want = ref::mha(c);
     // Bound: every stage (V projection, attention, output projection) is a float sum of at most
@@ -80,7 +81,8 @@ class MhaIsaTest : public ::testing::TestWithParam<Isa> {
     for (int64_t i = 0; i < s.batch * s.seq_kv; ++i) {
       for (int64_t o2 = 0; o2 < kvw; ++o2) {
         double acc = s.biases ? std::fabs(bin[E + kvw + o2]) : 0.0;
-        for (int64_t e = 0; e < s.vdim; ++e) acc += std::fabs(value[i * s.vdim + e] * wv[o2 * s.vdim + e]);
+        for (int64_t e = 0; e < s.vdim; ++e)
+          acc += std::fabs(value[i * s.vdim + e] * wv[o2 * s.vdim + e]);
         max_v = std::max(max_v, acc);
       }
     }
@@ -92,7 +94,8 @@ class MhaIsaTest : public ::testing::TestWithParam<Isa> {
         const double tol = 8.0 * (E + s.seq_kv + hd) * FLT_EPSILON * mag;
         const double got = out[i * E + o2], ref_v = want[i * E + o2];
         if (!(std::fabs(got - ref_v) <= tol) && ++bad <= 3) {
-          ADD_FAILURE() << "y[" << i << "," << o2 << "] = " << got << " want " << ref_v << " tol " << tol;
+          ADD_FAILURE() << "y[" << i << "," << o2 << "] = " << got << " want " << ref_v << " tol "
+                        << tol;
         }
       }
     }

@@ -45,7 +45,9 @@ std::string isa_param_name(const ::testing::TestParamInfo<Isa>& info) {
   return isa_name(info.param);
 }
 
-std::vector<Isa> testable_isas() { return compiled_isas(); }
+std::vector<Isa> testable_isas() {
+  return compiled_isas();
+}
 
 GuardedBuffer::GuardedBuffer(size_t count) : count_(count) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -58,7 +60,9 @@ GuardedBuffer::GuardedBuffer(size_t count) : count_(count) {
   data_ = reinterpret_cast<float*>(guard) - count;
 }
 
-GuardedBuffer::~GuardedBuffer() { munmap(base_, mapped_); }
+GuardedBuffer::~GuardedBuffer() {
+  munmap(base_, mapped_);
+}
 
 TuningProfile tiny_profile(int mr, int nr) {
   TuningProfile p;

@@ -1,8 +1,8 @@
 // sgemm against the double oracle on every compiled ISA: sizes around the register tile, random
 // sizes, all transposes, alpha/beta, padded leading dimensions, tiny blocking, batches, NaN.
 #include <cfloat>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "reference.hpp"
@@ -21,9 +21,9 @@ struct Shape {
 // C as computed by cpuattn, and a check against the oracle with the GEMM bound
 // |c - ref| <= (k + 2) eps (|alpha| sum |a||b| + |beta c0|).
 void check_gemm(const Context& ctx, const Shape& s, std::mt19937_64& rng) {
-  SCOPED_TRACE(::testing::Message() << "m=" << s.m << " n=" << s.n << " k=" << s.k << " ta=" << s.ta
-                                    << " tb=" << s.tb << " alpha=" << s.alpha
-                                    << " beta=" << s.beta << " pad=" << s.pad);
+  SCOPED_TRACE(::testing::Message()
+               << "m=" << s.m << " n=" << s.n << " k=" << s.k << " ta=" << s.ta << " tb=" << s.tb
+               << " alpha=" << s.alpha << " beta=" << s.beta << " pad=" << s.pad);
   const int64_t lda = (s.ta ? s.m : s.k) + s.pad, ldb = (s.tb ? s.k : s.n) + s.pad,
                 ldc = s.n + s.pad;
   const auto a = random_floats(rng, static_cast<size_t>((s.ta ? s.k : s.m) * lda));
@@ -61,8 +61,8 @@ void check_gemm(const Context& ctx, const Shape& s, std::mt19937_64& rng) {
       const double want = ref.c[i * s.n + j];
       const double tol = (s.k + 2) * static_cast<double>(FLT_EPSILON) * ref.magnitude[i * s.n + j];
       if (!(std::fabs(got - want) <= tol) && ++bad < 5) {
-        ADD_FAILURE() << "C[" << i << "," << j << "] = " << got << ", want " << want
-                      << " (tol " << tol << ")";
+        ADD_FAILURE() << "C[" << i << "," << j << "] = " << got << ", want " << want << " (tol "
+                      << tol << ")";
       }
     }
   }
@@ -83,12 +83,18 @@ TEST_P(GemmIsaTest, EdgeSizesAroundTheTileAllTransposes) {
   std::mt19937_64 rng(seed);
   const int mr = ctx.isa() == Isa::kAvx512 ? 12 : 6;
   const int nr = ctx.isa() == Isa::kAvx512 ? 32 : ctx.isa() == Isa::kAvx2 ? 16 : 8;
-  const std::vector<int64_t> sizes = {1, 2, 7, mr - 1, mr, mr + 1, 2 * mr, nr - 1, nr, nr + 1,
-                                      2 * nr + 3, 67};
+  const std::vector<int64_t> sizes = {1,      2,      7,  mr - 1, mr,         mr + 1,
+                                      2 * mr, nr - 1, nr, nr + 1, 2 * nr + 3, 67};
   std::uniform_int_distribution<size_t> pick(0, sizes.size() - 1);
   for (int trial = 0; trial < 40; ++trial) {
-    Shape s{sizes[pick(rng)], sizes[pick(rng)], sizes[pick(rng)], (trial & 1) != 0,
-            (trial & 2) != 0, 1.0f, 0.0f, trial % 3};
+    Shape s{sizes[pick(rng)],
+            sizes[pick(rng)],
+            sizes[pick(rng)],
+            (trial & 1) != 0,
+            (trial & 2) != 0,
+            1.0f,
+            0.0f,
+            trial % 3};
     check_gemm(ctx, s, rng);
   }
 }
@@ -101,8 +107,14 @@ TEST_P(GemmIsaTest, RandomSizesAlphaBeta) {
   std::uniform_int_distribution<int64_t> size(1, 300);
   const float alphas[] = {1.0f, -0.5f, 2.0f}, betas[] = {0.0f, 1.0f, 0.75f};
   for (int trial = 0; trial < 12; ++trial) {
-    Shape s{size(rng), size(rng), size(rng), (trial & 1) != 0, (trial & 2) != 0,
-            alphas[trial % 3], betas[(trial / 3) % 3], trial % 2 ? 5 : 0};
+    Shape s{size(rng),
+            size(rng),
+            size(rng),
+            (trial & 1) != 0,
+            (trial & 2) != 0,
+            alphas[trial % 3],
+            betas[(trial / 3) % 3],
+            trial % 2 ? 5 : 0};
     check_gemm(ctx, s, rng);
   }
 }
@@ -116,8 +128,14 @@ TEST_P(GemmIsaTest, TinyBlocksCrossEveryBlockEdge) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
   for (int trial = 0; trial < 8; ++trial) {
-    Shape s{40 + trial, 40 - trial, 33 + trial, (trial & 1) != 0, (trial & 2) != 0, 1.0f,
-            trial % 2 ? 1.0f : 0.0f, 1};
+    Shape s{40 + trial,
+            40 - trial,
+            33 + trial,
+            (trial & 1) != 0,
+            (trial & 2) != 0,
+            1.0f,
+            trial % 2 ? 1.0f : 0.0f,
+            1};
     check_gemm(ctx, s, rng);
   }
 }
@@ -138,7 +156,8 @@ TEST_P(GemmIsaTest, SmallIntegersAreExact) {
   g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
   g.c = c.data(), g.ldc = n;
   ASSERT_TRUE(sgemm(ctx, g).is_ok());
-  const auto ref = ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, nullptr, n);
+  const auto ref =
+      ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, nullptr, n);
   for (int64_t i = 0; i < m * n; ++i) ASSERT_EQ(c[i], ref.c[i]) << "at " << i;
 }
 
@@ -161,8 +180,8 @@ TEST_P(GemmIsaTest, NanAndInfPropagateLikeBlas) {
   Context ctx = make_test_context(GetParam(), 1);
   const int64_t m = 20, n = 40, k = 9;
   std::vector<float> a(m * k, 1.0f), b(k * n, 1.0f), c(m * n, 0.0f);
-  a[3 * k + 2] = std::numeric_limits<float>::quiet_NaN();   // row 3 of C becomes NaN
-  b[4 * n + 7] = std::numeric_limits<float>::infinity();    // column 7 becomes +inf (elsewhere)
+  a[3 * k + 2] = std::numeric_limits<float>::quiet_NaN();  // row 3 of C becomes NaN
+  b[4 * n + 7] = std::numeric_limits<float>::infinity();   // column 7 becomes +inf (elsewhere)
   GemmArgs g;
   g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
   g.c = c.data(), g.ldc = n;
@@ -219,7 +238,8 @@ TEST_P(GemmIsaTest, OutputEndingAtGuardPage) {
       g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
       g.c = c.data(), g.ldc = n;
       ASSERT_TRUE(sgemm(ctx, g).is_ok());
-      const auto ref = ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, nullptr, n);
+      const auto ref =
+          ref::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, nullptr, n);
       for (int64_t e = 0; e < m * n; ++e) {
         ASSERT_NEAR(c.data()[e], ref.c[e], (k + 2) * FLT_EPSILON * ref.magnitude[e]);
       }

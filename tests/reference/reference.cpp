@@ -131,8 +131,12 @@ std::vector<double> linear(const std::vector<double>& x, int64_t rows, int64_t i
   }
   return y;
 }
-std::vector<double> widen(const float* x, int64_t n) { return std::vector<double>(x, x + n); }
-std::vector<float> narrow(const std::vector<double>& x) { return std::vector<float>(x.begin(), x.end()); }
+std::vector<double> widen(const float* x, int64_t n) {
+  return std::vector<double>(x, x + n);
+}
+std::vector<float> narrow(const std::vector<double>& x) {
+  return std::vector<float>(x.begin(), x.end());
+}
 }  // namespace
 
 std::vector<double> mha(const MhaCase& c) {

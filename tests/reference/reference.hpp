@@ -26,8 +26,7 @@ std::vector<double> softmax_row(const float* x, int64_t x_stride, const float* b
 // Attention as documented in cpuattn/attention.hpp. Strides in elements: q/k/v/out as
 // [batch, seq, head, dim], bias as [batch, head, query, key] (0 on broadcast dims).
 struct AttentionCase {
-  int64_t batch = 1, seq_q = 1, seq_kv = 1, heads_q = 1, heads_kv = 1, head_dim = 1,
-          head_dim_v = 1;
+  int64_t batch = 1, seq_q = 1, seq_kv = 1, heads_q = 1, heads_kv = 1, head_dim = 1, head_dim_v = 1;
   const float* q = nullptr;
   int64_t qs[4] = {};
   const float* k = nullptr;

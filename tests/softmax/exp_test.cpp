@@ -76,8 +76,10 @@ TEST_P(ExpIsaTest, WithinFourUlpOverMinus88To88) {
 
 TEST_P(ExpIsaTest, SpecialValues) {
   const float inf = std::numeric_limits<float>::infinity();
-  const float xs[] = {-inf, inf, std::numeric_limits<float>::quiet_NaN(), -1e30f, 1e30f,
-                      -104.0f, -87.5f, 88.7f, 89.0f, 0.0f, -0.0f};
+  const float xs[] = {-inf,   inf,   std::numeric_limits<float>::quiet_NaN(),
+                      -1e30f, 1e30f, -104.0f,
+                      -87.5f, 88.7f, 89.0f,
+                      0.0f,   -0.0f};
   float ys[std::size(xs)];
   kt_->exp(xs, ys, static_cast<int64_t>(std::size(xs)));
   EXPECT_EQ(ys[0], 0.0f);
@@ -86,15 +88,15 @@ TEST_P(ExpIsaTest, SpecialValues) {
   EXPECT_EQ(ys[3], 0.0f);
   EXPECT_EQ(ys[4], inf);
   EXPECT_EQ(ys[5], 0.0f);
-  EXPECT_LE(ulp_distance(ys[6], static_cast<float>(std::exp(static_cast<double>(xs[6])))), 4);  // subnormal side
+  EXPECT_LE(ulp_distance(ys[6], static_cast<float>(std::exp(static_cast<double>(xs[6])))),
+            4);  // subnormal side
   EXPECT_LE(ulp_distance(ys[7], static_cast<float>(std::exp(static_cast<double>(xs[7])))), 4);
   EXPECT_EQ(ys[8], inf);
   EXPECT_EQ(ys[9], 1.0f);
   EXPECT_EQ(ys[10], 1.0f);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, ExpIsaTest, ::testing::ValuesIn(testable_isas()),
-                         isa_param_name);
+INSTANTIATE_TEST_SUITE_P(AllIsas, ExpIsaTest, ::testing::ValuesIn(testable_isas()), isa_param_name);
 
 }  // namespace
 }  // namespace cpuattn::test

@@ -49,7 +49,8 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
       } else {
         ok = std::fabs(g - w) <= w * eps * (12 * big_a + n + 8) + 1e-37;
       }
-      if (!ok && ++bad <= 3) ADD_FAILURE() << where << " col " << j << ": got " << g << " want " << w;
+      if (!ok && ++bad <= 3)
+        ADD_FAILURE() << where << " col " << j << ": got " << g << " want " << w;
     }
     EXPECT_EQ(bad, 0) << where;
   }
@@ -59,8 +60,8 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
     SCOPED_TRACE(::testing::Message()
                  << "B=" << c.batch << " H=" << c.heads << " R=" << c.rows << " C=" << c.cols
                  << " scale=" << c.scale << " causal=" << c.causal << " log=" << c.log
-                 << " bias=" << c.bias << " lengths=" << c.key_lengths
-                 << " in_place=" << c.in_place << " col_stride=" << c.col_stride);
+                 << " bias=" << c.bias << " lengths=" << c.key_lengths << " in_place=" << c.in_place
+                 << " col_stride=" << c.col_stride);
     Context ctx = make_test_context(GetParam(), threads);
     const int64_t cs = c.col_stride, rs = c.cols * cs + c.row_pad, hs = c.rows * rs,
                   bs = c.heads * hs, total = c.batch * bs;
@@ -84,7 +85,8 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
                                        {0, 0, c.cols, 1});
     }
     const Status s = softmax(
-        ctx, TensorView<const float>(src.data(), {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}),
+        ctx,
+        TensorView<const float>(src.data(), {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}),
         TensorView<float>(out, {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}), o);
     ASSERT_TRUE(s.is_ok()) << s.message();
     for (int64_t b = 0; b < c.batch; ++b) {
@@ -94,8 +96,8 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
           int64_t valid = c.key_lengths ? lengths[b] : c.cols;
           if (c.causal) valid = std::min(valid, std::max<int64_t>(0, r + c.cols - c.rows + 1));
           const float* brow = c.bias ? bias.data() + r * c.cols : nullptr;
-          const auto want = ref::softmax_row(original.data() + off, cs, brow, 1, c.cols, valid,
-                                             c.scale, c.log);
+          const auto want =
+              ref::softmax_row(original.data() + off, cs, brow, 1, c.cols, valid, c.scale, c.log);
           double big_a = 0;
           for (int64_t j = 0; j < valid; ++j) {
             big_a = std::max(big_a, std::fabs(double(c.scale) * original[off + j * cs]) +
@@ -181,7 +183,8 @@ TEST_P(SoftmaxIsaTest, HugeValuesAndInfinityDoNotOverflow) {
   x[5] = 1e30f;
   x[20] = 1e30f;
   x[30] = -kInf;
-  ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {n}), TensorView<float>(y.data(), {n})).is_ok());
+  ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {n}), TensorView<float>(y.data(), {n}))
+                  .is_ok());
   for (int64_t j = 0; j < n; ++j) EXPECT_EQ(y[j], (j == 5 || j == 20) ? 0.5f : 0.0f) << j;
   std::mt19937_64 rng(test_seed() + 3);
   Case c;
@@ -214,8 +217,12 @@ TEST_P(SoftmaxIsaTest, OneAndTwoThreadsAreBitIdentical) {
   SoftmaxOptions o;
   o.mask = MaskKind::kCausal;
   o.scale = 0.3f;
-  ASSERT_TRUE(softmax(one, TensorView<const float>(x.data(), {b, h, r, c}), TensorView<float>(y1.data(), {b, h, r, c}), o).is_ok());
-  ASSERT_TRUE(softmax(two, TensorView<const float>(x.data(), {b, h, r, c}), TensorView<float>(y2.data(), {b, h, r, c}), o).is_ok());
+  ASSERT_TRUE(softmax(one, TensorView<const float>(x.data(), {b, h, r, c}),
+                      TensorView<float>(y1.data(), {b, h, r, c}), o)
+                  .is_ok());
+  ASSERT_TRUE(softmax(two, TensorView<const float>(x.data(), {b, h, r, c}),
+                      TensorView<float>(y2.data(), {b, h, r, c}), o)
+                  .is_ok());
   EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
 }
 

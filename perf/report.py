@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Turns the perf suite's JSON into markdown tables: cpuattn, every peer, the ratio to the best
+peer of the same run, and the fraction of the machine's measured FMA peak. Medians throughout.
+Usage: report.py RESULTS_DIR  (main.json, openblas_native.json, memory.txt)"""
+import json
+import os
+import sys
+from collections import OrderedDict, defaultdict
+
+
+def load(path):
+    if not os.path.exists(path):
+        return {}, {}
+    with open(path) as f:
+        data = json.load(f)
+    out = {}
+    for b in data.get("benchmarks", []):
+        if b.get("aggregate_name") not in (None, "median") or b.get("error_occurred"):
+            continue
+        name = b["run_name"] if "run_name" in b else b["name"]
+        name = name.replace("/real_time", "")
+        parts = name.split("/")
+        # bm_<op>/<impl>/<args...>   or   peak/fma/<isa>/threads:N
+        if parts[0] == "peak":
+            op, impl, args = "peak", parts[2], "/".join(parts[3:])
+        else:
+            op, impl, args = parts[0][3:], parts[1], "/".join(parts[2:])
+        value = b.get("GFLOPS", b.get("GBps"))
+        if value is None:
+            continue
+        out[(op, impl, args)] = value / 1e9 if value > 1e6 else value
+    return out, data.get("context", {})
+
+
+def fmt(x):
+    return "-" if x is None else f"{x:.1f}"
+
+
+def threads_of(args):
+    for a in args.split("/"):
+        if a.startswith("threads:"):
+            return int(a.split(":")[1])
+    return 1
+
+
+def table(results, op, impls, peak, title, unit, own_peers=()):
+    rows = OrderedDict()
+    for (o, impl, args), v in results.items():
+        if o == op:
+            rows.setdefault(args, {})[impl] = v
+    if not rows:
+        return ""
+    cols = [i for i in impls if any(i in r for r in rows.values())]
+    head = ["shape"] + cols + ["best peer", "cpuattn / best"] + (["% of peak"] if peak else [])
+    lines = [f"### {title} ({unit}, median)", "", "| " + " | ".join(head) + " |",
+             "|" + "---|" * len(head)]
+    for args, r in rows.items():
+        peers = {k: v for k, v in r.items() if k != "cpuattn" and k not in own_peers}
+        best = max(peers.items(), key=lambda kv: kv[1]) if peers else None
+        ours = r.get("cpuattn")
+        line = [args] + [fmt(r.get(c)) for c in cols]
+        line.append(f"{best[0]} {best[1]:.1f}" if best else "-")
+        line.append(f"{ours / best[1]:.2f}x" if best and ours else "-")
+        if peak:
+            p = peak.get(threads_of(args))
+            line.append(f"{100 * ours / p:.0f}%" if p and ours else "-")
+        lines.append("| " + " | ".join(line) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    d = sys.argv[1]
+    main_results, ctx = load(os.path.join(d, "main.json"))
+    native, native_ctx = load(os.path.join(d, "openblas_native.json"))
+    results = {}
+    core = ctx.get("openblas_corename", "?")
+    for (op, impl, args), v in main_results.items():
+        if impl == "openblas":
+            impl = f"openblas[{ctx.get('OPENBLAS_CORETYPE', '?')}:{core}]"
+        results[(op, impl, args)] = v
+    for (op, impl, args), v in native.items():
+        if impl == "openblas":
+            results[(op, f"openblas[native:{native_ctx.get('openblas_corename', '?')}]", args)] = v
+    peak = {}
+    for (op, impl, args), v in results.items():
+        if op == "peak" and impl == "avx512":
+            peak[threads_of(args)] = v
+    print("# cpuattn perf report\n")
+    print(f"Machine: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz; "
+          f"cpuattn ISA {ctx.get('cpuattn_isa', '?')}, {ctx.get('cpuattn_blocks', '')} "
+          f"({ctx.get('cpuattn_profile', '')}); date {ctx.get('date', '?')}.\n")
+    print("Peak (register-resident FMA chains, GFLOP/s): " +
+          ", ".join(f"{impl} {args.replace('threads:', '')}T {v:.1f}"
+                    for (op, impl, args), v in sorted(results.items()) if op == "peak") + "\n")
+    impls_gemm = ["cpuattn"] + sorted({i for (o, i, a) in results if o == "sgemm" and i != "cpuattn"})
+    print(table(results, "sgemm", impls_gemm, peak, "sgemm", "GFLOP/s"))
+    print(table(results, "softmax", ["cpuattn", "onednn", "scalar_exp"], None,
+                "softmax (cols, total floats)", "GB/s read + written"))
+    print(table(results, "attention",
+                ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], peak,
+                "attention (B, H, Lq, Lk, D; causal counts half the FLOPs)", "GFLOP/s",
+                own_peers=("cpuattn_composed",)))
+    print(table(results, "mha", ["cpuattn", "onednn_composed"], peak,
+                "multi-head layer, projections included", "GFLOP/s"))
+    mem = os.path.join(d, "memory.txt")
+    if os.path.exists(mem):
+        print("### peak resident memory, one attention call at (1,16,4096,4096,128)\n")
+        print("```\n" + open(mem).read().strip() + "\n```")
+
+
+if __name__ == "__main__":
+    main()
