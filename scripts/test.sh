@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds cpuattn and runs every test (ctest). Environment knobs (used by CI):
-#   CPUATTN_THREADING=TBB|OMP   threading runtime (default TBB)
+#   CPUATTN_THREADING=TBB|OMP|STD   threading runtime (default TBB; STD for ThreadSanitizer)
 #   CPUATTN_SANITIZE=address|thread   sanitizer build
 #   CPUATTN_SHARED=ON|OFF       shared or static library (default ON)
 #   CPUATTN_TEST_FILTER=regex   only the ctest tests matching it
