@@ -11,12 +11,21 @@ namespace cpuattn::detail {
 
 class ThreadRuntime {
  public:
+  explicit ThreadRuntime(int threads) : threads_(threads) {}
   virtual ~ThreadRuntime() = default;
-  virtual int threads() const = 0;
+  int threads() const { return threads_; }
+
   // Splits [0, n) into chunks of at most grain items, handed out dynamically; fn(begin, end) runs
   // once per chunk. Callers make each output element depend on one chunk only, so results do not
-  // depend on the thread count or the schedule.
-  virtual void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) = 0;
+  // depend on the thread count or the schedule. One thread or one chunk runs inline.
+  void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn);
+
+ protected:
+  // n > grain >= 1 and threads() > 1.
+  virtual void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) = 0;
+
+ private:
+  int threads_;
 };
 
 std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads);

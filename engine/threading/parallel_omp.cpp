@@ -10,22 +10,13 @@ namespace {
 
 class OmpRuntime final : public ThreadRuntime {
  public:
-  explicit OmpRuntime(int threads) : threads_(threads) {}
-  int threads() const override { return threads_; }
-
-  void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
-    if (n <= 0) return;
-    grain = std::max<int64_t>(grain, 1);
-    if (threads_ == 1 || n <= grain) {
-      WorkerIndexScope scope(0);
-      fn(0, n);
-      return;
-    }
+  explicit OmpRuntime(int threads) : ThreadRuntime(threads) {}
+  void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
     const int64_t chunks = (n + grain - 1) / grain;
-    const int team = static_cast<int>(std::min<int64_t>(threads_, chunks));
+    const int team = static_cast<int>(std::min<int64_t>(threads(), chunks));
 #pragma omp parallel num_threads(team)
     {
-      WorkerIndexScope scope(std::min(omp_get_thread_num(), threads_ - 1));
+      WorkerIndexScope scope(std::min(omp_get_thread_num(), threads() - 1));
 #pragma omp for schedule(dynamic, 1)
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t begin = c * grain;
@@ -35,7 +26,6 @@ class OmpRuntime final : public ThreadRuntime {
   }
 
  private:
-  int threads_;
 };
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace {
 
 class StdRuntime final : public ThreadRuntime {
  public:
-  explicit StdRuntime(int threads) : threads_(threads) {
+  explicit StdRuntime(int threads) : ThreadRuntime(threads) {
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   }
   ~StdRuntime() override {
@@ -27,16 +27,7 @@ class StdRuntime final : public ThreadRuntime {
     work_cv_.notify_all();
     for (std::thread& t : workers_) t.join();
   }
-  int threads() const override { return threads_; }
-
-  void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
-    if (n <= 0) return;
-    grain = std::max<int64_t>(grain, 1);
-    if (threads_ == 1 || n <= grain) {
-      WorkerIndexScope scope(0);
-      fn(0, n);
-      return;
-    }
+  void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
     std::lock_guard<std::mutex> call(call_mutex_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -46,7 +37,7 @@ class StdRuntime final : public ThreadRuntime {
       ++generation_;
     }
     work_cv_.notify_all();
-    run_chunks(0);
+    work(0);
     std::unique_lock<std::mutex> lock(mutex_);
     done_cv_.wait(lock, [this] { return active_ == 0; });
   }
@@ -57,7 +48,7 @@ class StdRuntime final : public ThreadRuntime {
     FunctionRef<void(int64_t, int64_t)>* fn = nullptr;
   };
 
-  void run_chunks(int index) {
+  void work(int index) {
     WorkerIndexScope scope(index);
     Job job;
     {
@@ -80,13 +71,12 @@ class StdRuntime final : public ThreadRuntime {
         if (stop_) return;
         seen = generation_;
       }
-      run_chunks(index);
+      work(index);
       std::lock_guard<std::mutex> lock(mutex_);
       if (--active_ == 0) done_cv_.notify_one();
     }
   }
 
-  int threads_;
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;
   std::mutex mutex_;

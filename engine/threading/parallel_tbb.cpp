@@ -15,23 +15,14 @@ namespace {
 
 class TbbRuntime final : public ThreadRuntime {
  public:
-  explicit TbbRuntime(int threads) : threads_(threads), arena_(threads) {}
-  int threads() const override { return threads_; }
-
-  void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
-    if (n <= 0) return;
-    grain = std::max<int64_t>(grain, 1);
-    if (threads_ == 1 || n <= grain) {
-      WorkerIndexScope scope(0);
-      fn(0, n);
-      return;
-    }
+  explicit TbbRuntime(int threads) : ThreadRuntime(threads), arena_(threads) {}
+  void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
     arena_.execute([&] {
       tbb::parallel_for(
           tbb::blocked_range<int64_t>(0, n, grain),
           [&](const tbb::blocked_range<int64_t>& r) {
             WorkerIndexScope scope(
-                std::clamp(tbb::this_task_arena::current_thread_index(), 0, threads_ - 1));
+                std::clamp(tbb::this_task_arena::current_thread_index(), 0, threads() - 1));
             fn(r.begin(), r.end());
           },
           tbb::simple_partitioner());
@@ -39,7 +30,6 @@ class TbbRuntime final : public ThreadRuntime {
   }
 
  private:
-  int threads_;
   tbb::task_arena arena_;
 };
 
