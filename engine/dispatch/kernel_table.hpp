@@ -39,9 +39,11 @@ using PackBFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t k, in
                          float scale, float* dst);
 
 // y = softmax(scale * x + bias) over n >= 1 contiguous floats (bias may be null); log-softmax if
-// log. A row whose every t is -inf becomes 0 (or -inf for log). y may equal x.
+// log. A row whose every t is -inf becomes 0 (or -inf for log). y may equal x. With stage
+// (n floats of scratch, not aliasing y) y is written once with non-temporal stores: for outputs
+// too large to stay in cache; the caller fences (stream_fence) before the results are read.
 using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64_t n, float scale,
-                              bool log);
+                              bool log, float* stage);
 
 // One key block of the online softmax, columns = queries: st[r * ld + c] holds scores for key r
 // and query c (c < cols, cols a multiple of the vector width). Updates the running max m[c] and
@@ -53,6 +55,7 @@ using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int6
                                  float* m, float* l, float* alpha);
 
 using ExpFn = void (*)(const float* x, float* y, int64_t n);
+using FenceFn = void (*)();
 // y[i] = x[i] * s for n contiguous floats.
 using ScaleCopyFn = void (*)(const float* x, float s, float* y, int64_t n);
 
@@ -70,6 +73,7 @@ struct KernelTable {
   OnlineSoftmaxFn online_softmax;
   ExpFn exp;
   ScaleCopyFn scale_copy;
+  FenceFn stream_fence;
 };
 
 // Whether this build has kernels for isa (no ISA code runs to answer).

@@ -10,6 +10,7 @@
 #include "kernels/gemm_tile.hpp"
 #include "kernels/pack.hpp"
 #include "kernels/softmax_row.hpp"
+#include "kernels/stream_store.hpp"
 #include "kernels/tile_shape.hpp"
 
 namespace cpuattn::detail {
@@ -30,6 +31,7 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.online_softmax = &OnlineSoftmax<Arch>::run;
   t.exp = &Elementwise<Arch>::exp;
   t.scale_copy = &Elementwise<Arch>::scale_copy;
+  t.stream_fence = &StreamStore<Arch>::fence;
   return t;
 }
 

@@ -9,6 +9,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/softmax_math.hpp"
+#include "kernels/stream_store.hpp"
 
 namespace cpuattn::detail {
 
@@ -28,8 +29,11 @@ struct SoftmaxRow {
     return kBias ? x[i] * scale + bias[i] : x[i] * scale;
   }
 
+  // stream: y is written once with non-temporal stores, the exponentials staged in `stage`
+  // (n floats, cache-resident) instead of in y.
   template <bool kBias>
-  static void run(const float* x, const float* bias, float* y, int64_t n, float scale, bool log) {
+  static void run(const float* x, const float* bias, float* y, int64_t n, float scale, bool log,
+                  float* stage) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     const Vec vscale(scale);
     // Pass 1: the max. Four accumulators hide the max latency.
@@ -53,6 +57,7 @@ struct SoftmaxRow {
       return;
     }
     // Pass 2: exp and sum (stored unless log-softmax, which recomputes t in pass 3).
+    float* e_out = stage != nullptr && !log ? stage : y;
     const Vec vmax(mx);
     Vec s0(0.0f), s1(0.0f);
     i = 0;
@@ -62,8 +67,8 @@ struct SoftmaxRow {
       s0 += e0;
       s1 += e1;
       if (!log) {
-        e0.store_unaligned(y + i);
-        e1.store_unaligned(y + i + kW);
+        e0.store_unaligned(e_out + i);
+        e1.store_unaligned(e_out + i + kW);
       }
     }
     float sum = xsimd::hadd(s0 + s1);
@@ -72,7 +77,7 @@ struct SoftmaxRow {
       lane[0] = logit<kBias>(x, bias, i, scale) - mx;
       const float e = vexp(Vec::load_aligned(lane)).get(0);
       sum += e;
-      if (!log) y[i] = e;
+      if (!log) e_out[i] = e;
     }
     // Pass 3.
     if (log) {
@@ -82,6 +87,8 @@ struct SoftmaxRow {
       for (; i + kW <= n; i += kW)
         (logits<kBias>(x, bias, i, vscale) - vshift).store_unaligned(y + i);
       for (; i < n; ++i) y[i] = logit<kBias>(x, bias, i, scale) - shift;
+    } else if (e_out != y) {
+      StreamStore<Arch>::scale(e_out, 1.0f / sum, y, n);
     } else {
       const float inv = 1.0f / sum;
       const Vec vinv(inv);
@@ -92,11 +99,11 @@ struct SoftmaxRow {
   }
 
   static void softmax_row(const float* x, const float* bias, float* y, int64_t n, float scale,
-                          bool log) {
+                          bool log, float* stage) {
     if (bias != nullptr) {
-      run<true>(x, bias, y, n, scale, log);
+      run<true>(x, bias, y, n, scale, log, stage);
     } else {
-      run<false>(x, nullptr, y, n, scale, log);
+      run<false>(x, nullptr, y, n, scale, log, stage);
     }
   }
 };

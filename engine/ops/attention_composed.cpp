@@ -52,7 +52,7 @@ Layout layout_for(const ContextImpl& ctx, const AttentionProblem& p) {
   l.scores = 0;
   l.out = round16(p.seq_q * p.seq_kv);
   l.row = l.out + round16(p.seq_q * p.head_dim_v);
-  l.gemm = l.row + round16(3 * p.seq_kv);
+  l.gemm = l.row + round16(4 * p.seq_kv);
   const std::size_t g = std::max(gemm_serial_scratch(ctx, scores_gemm(p, 0, 0, nullptr)),
                                  gemm_serial_scratch(ctx, output_gemm(p, 0, 0, nullptr, nullptr)));
   l.total = l.gemm + static_cast<int64_t>(g);
@@ -83,7 +83,7 @@ void run_head(const ContextImpl& ctx, const Layout& lay, const AttentionProblem&
       bias = {p.bias + b * p.bs[0] + h * p.bs[1] + i * p.bs[2], p.bs[3]};
     }
     float* row = s + i * p.seq_kv;
-    masked_softmax_row(*ctx.kernels, {row, 1}, bias, row, 1, p.seq_kv, valid, p.scale, false,
+    masked_softmax_row(*ctx.kernels, {row, 1}, bias, row, 1, p.seq_kv, valid, p.scale, false, false,
                        work + lay.row);
   }
   if (p.weights != nullptr) {

@@ -14,7 +14,7 @@ int64_t softmax_valid_columns(bool causal, int64_t row, int64_t rows, int64_t co
 
 void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, float* y,
                         int64_t y_stride, int64_t cols, int64_t valid, float scale, bool log,
-                        float* scratch) {
+                        bool stream, float* scratch) {
   const float fill = log ? -std::numeric_limits<float>::infinity() : 0.0f;
   if (valid > 0) {
     const float* xs = x.data;
@@ -30,7 +30,8 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
       bs = g;
     }
     float* ys = y_stride == 1 ? y : scratch + 2 * cols;
-    kt.softmax_row(xs, bs, ys, valid, scale, log);
+    kt.softmax_row(xs, bs, ys, valid, scale, log,
+                   stream && y_stride == 1 ? scratch + 3 * cols : nullptr);
     if (ys != y) {
       for (int64_t j = 0; j < valid; ++j) y[j * y_stride] = ys[j];
     }
@@ -39,8 +40,14 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
 }
 
 ScratchSize softmax_scratch(const SoftmaxProblem& p) {
-  return {0, static_cast<std::size_t>(3 * p.dims[3])};
+  return {0, static_cast<std::size_t>(4 * p.dims[3])};
 }
+
+namespace {
+// Outputs from this size on are written with non-temporal stores: they do not stay in cache for
+// the consumer anyway, and skipping the read-for-ownership saves a third of the traffic.
+constexpr int64_t kStreamingOutputBytes = int64_t{16} << 20;
+}  // namespace
 
 void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p) {
   const int64_t heads = p.dims[1], rows = p.dims[2], cols = p.dims[3];
@@ -50,6 +57,8 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
   const int64_t per_thread = (total_rows + 4 * ctx.threads() - 1) / (4 * ctx.threads());
   const int64_t grain = std::max<int64_t>({1, per_thread, (int64_t{16} << 10) / cols});
   const KernelTable& kt = *ctx.kernels;
+  const bool stream =
+      total_rows * cols * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
   ctx.runtime->parallel_for(total_rows, grain, [&](int64_t begin, int64_t end) {
     float* scratch = ws.worker(worker_index());
     for (int64_t idx = begin; idx < end; ++idx) {
@@ -64,8 +73,10 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
                 p.bias_strides[3]};
       }
       float* y = p.dst + b * p.dst_strides[0] + h * p.dst_strides[1] + r * p.dst_strides[2];
-      masked_softmax_row(kt, x, bias, y, p.dst_strides[3], cols, valid, p.scale, p.log, scratch);
+      masked_softmax_row(kt, x, bias, y, p.dst_strides[3], cols, valid, p.scale, p.log, stream,
+                         scratch);
     }
+    if (stream) kt.stream_fence();  // before this worker signals completion
   });
 }
 
