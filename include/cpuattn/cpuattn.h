@@ -17,7 +17,8 @@ typedef enum {
   CPUATTN_STATUS_INVALID_ARGUMENT = 1,
   CPUATTN_STATUS_OUT_OF_MEMORY = 2,
   CPUATTN_STATUS_UNSUPPORTED = 3,
-  CPUATTN_STATUS_INTERNAL_ERROR = 4
+  CPUATTN_STATUS_INTERNAL_ERROR = 4,
+  CPUATTN_STATUS_MAX_ENUM = 0x7FFFFFFF
 } cpuattn_status_t;
 
 typedef enum {
@@ -25,15 +26,27 @@ typedef enum {
   CPUATTN_ISA_GENERIC = 0,
   CPUATTN_ISA_SSE42 = 1,
   CPUATTN_ISA_AVX2 = 2,
-  CPUATTN_ISA_AVX512 = 3
+  CPUATTN_ISA_AVX512 = 3,
+  CPUATTN_ISA_MAX_ENUM = 0x7FFFFFFF
 } cpuattn_isa_t;
 
-typedef enum { CPUATTN_TRANSPOSE_NO = 0, CPUATTN_TRANSPOSE_YES = 1 } cpuattn_transpose_t;
-typedef enum { CPUATTN_MASK_NONE = 0, CPUATTN_MASK_CAUSAL = 1 } cpuattn_mask_kind_t;
+/* Each enum spans every int (MAX_ENUM), so a C caller's out-of-range value is reported as an
+ * invalid argument instead of being undefined behaviour in the library. */
+typedef enum {
+  CPUATTN_TRANSPOSE_NO = 0,
+  CPUATTN_TRANSPOSE_YES = 1,
+  CPUATTN_TRANSPOSE_MAX_ENUM = 0x7FFFFFFF
+} cpuattn_transpose_t;
+typedef enum {
+  CPUATTN_MASK_NONE = 0,
+  CPUATTN_MASK_CAUSAL = 1,
+  CPUATTN_MASK_MAX_ENUM = 0x7FFFFFFF
+} cpuattn_mask_kind_t;
 typedef enum {
   CPUATTN_ALGORITHM_AUTO = 0,
   CPUATTN_ALGORITHM_FUSED = 1,
-  CPUATTN_ALGORITHM_COMPOSED = 2
+  CPUATTN_ALGORITHM_COMPOSED = 2,
+  CPUATTN_ALGORITHM_MAX_ENUM = 0x7FFFFFFF
 } cpuattn_algorithm_t;
 
 typedef struct cpuattn_context* cpuattn_context_t;
