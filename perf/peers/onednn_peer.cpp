@@ -1,6 +1,7 @@
 // oneDNN 2.6: dnnl_sgemm, and matmul / softmax primitives created once per shape (creation is
 // not what is measured) and cached.
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 #include <cmath>
 #include <map>
@@ -54,15 +55,20 @@ struct Softmax {
   dnnl::softmax_forward prim;
 };
 
+// oneDNN fixes a primitive's thread count when it is created: every cache key includes the
+// current OpenMP thread count, or a 2-thread run would reuse a 1-thread primitive.
+int threads_now() { return omp_get_max_threads(); }
+
 const Softmax& softmax_for(int64_t rows, int64_t cols) {
-  static std::map<std::pair<int64_t, int64_t>, Softmax> cache;
-  auto it = cache.find({rows, cols});
+  static std::map<std::tuple<int64_t, int64_t, int>, Softmax> cache;
+  const auto key = std::tuple{rows, cols, threads_now()};
+  auto it = cache.find(key);
   if (it == cache.end()) {
     Softmax s;
     s.md = dnnl::memory::desc({rows, cols}, dt::f32, dnnl::memory::format_tag::ab);
     dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, s.md, 1);
     s.prim = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(d, engine()));
-    it = cache.emplace(std::pair{rows, cols}, std::move(s)).first;
+    it = cache.emplace(key, std::move(s)).first;
   }
   return it->second;
 }
@@ -76,9 +82,10 @@ void onednn_sgemm(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
 
 void onednn_matmul(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                    const float* b, int64_t ldb, float* c, int64_t ldc) {
-  static std::map<std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>, Matmul>
+  static std::map<std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int>,
+                  Matmul>
       cache;
-  const auto key = std::tuple{trans_b, m, n, k, lda, ldb, ldc};
+  const auto key = std::tuple{trans_b, m, n, k, lda, ldb, ldc, threads_now()};
   auto it = cache.find(key);
   if (it == cache.end()) {
     const dims bstrides = trans_b ? dims{1, ldb} : dims{ldb, 1};
@@ -98,9 +105,9 @@ void onednn_softmax(int64_t rows, int64_t cols, const float* src, float* dst) {
 void onednn_attention(const AttentionShape& s, const float* q, const float* k, const float* v,
                       float* out, float* scores) {
   const int64_t B = s.batch, H = s.heads, Lq = s.seq_q, Lk = s.seq_kv, D = s.head_dim;
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int>;
   static std::map<Key, std::pair<Matmul, Matmul>> cache;
-  const Key key{B, H, Lq, Lk, D};
+  const Key key{B, H, Lq, Lk, D, threads_now()};
   auto it = cache.find(key);
   if (it == cache.end()) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
