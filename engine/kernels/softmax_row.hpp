@@ -33,7 +33,7 @@ struct SoftmaxRow {
   // (n floats, cache-resident) instead of in y.
   template <bool kBias>
   static void run(const float* x, const float* bias, float* y, int64_t n, float scale, bool log,
-                  float* stage) {
+                  float* stage, const float* next) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     const Vec vscale(scale);
     // Pass 1: the max. Four accumulators hide the max latency.
@@ -62,6 +62,9 @@ struct SoftmaxRow {
     Vec s0(0.0f), s1(0.0f);
     i = 0;
     for (; i + 2 * kW <= n; i += 2 * kW) {
+      if (next != nullptr) {  // the next row's lines, one per 16 floats, while this one computes
+        for (int64_t line = i; line < i + 2 * kW; line += 16) __builtin_prefetch(next + line);
+      }
       const Vec e0 = vexp(logits<kBias>(x, bias, i, vscale) - vmax);
       const Vec e1 = vexp(logits<kBias>(x, bias, i + kW, vscale) - vmax);
       s0 += e0;
@@ -99,11 +102,11 @@ struct SoftmaxRow {
   }
 
   static void softmax_row(const float* x, const float* bias, float* y, int64_t n, float scale,
-                          bool log, float* stage) {
+                          bool log, float* stage, const float* next) {
     if (bias != nullptr) {
-      run<true>(x, bias, y, n, scale, log, stage);
+      run<true>(x, bias, y, n, scale, log, stage, next);
     } else {
-      run<false>(x, nullptr, y, n, scale, log, stage);
+      run<false>(x, nullptr, y, n, scale, log, stage, next);
     }
   }
 };

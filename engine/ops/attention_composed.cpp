@@ -84,7 +84,7 @@ void run_head(const ContextImpl& ctx, const Layout& lay, const AttentionProblem&
     }
     float* row = s + i * p.seq_kv;
     masked_softmax_row(*ctx.kernels, {row, 1}, bias, row, 1, p.seq_kv, valid, p.scale, false, false,
-                       work + lay.row);
+                       nullptr, work + lay.row);
   }
   if (p.weights != nullptr) {
     copy_matrix(s, p.seq_q, p.seq_kv, p.weights + b * p.wts[0] + h * p.wts[1], p.wts[2], p.wts[3]);

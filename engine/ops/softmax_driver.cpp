@@ -14,7 +14,7 @@ int64_t softmax_valid_columns(bool causal, int64_t row, int64_t rows, int64_t co
 
 void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, float* y,
                         int64_t y_stride, int64_t cols, int64_t valid, float scale, bool log,
-                        bool stream, float* scratch) {
+                        bool stream, const float* next, float* scratch) {
   const float fill = log ? -std::numeric_limits<float>::infinity() : 0.0f;
   if (valid > 0) {
     const float* xs = x.data;
@@ -31,7 +31,8 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
     }
     float* ys = y_stride == 1 ? y : scratch + 2 * cols;
     kt.softmax_row(xs, bs, ys, valid, scale, log,
-                   stream && y_stride == 1 ? scratch + 3 * cols : nullptr);
+                   stream && y_stride == 1 ? scratch + 3 * cols : nullptr,
+                   stream && x.stride == 1 ? next : nullptr);
     if (ys != y) {
       for (int64_t j = 0; j < valid; ++j) y[j * y_stride] = ys[j];
     }
@@ -73,8 +74,14 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
                 p.bias_strides[3]};
       }
       float* y = p.dst + b * p.dst_strides[0] + h * p.dst_strides[1] + r * p.dst_strides[2];
+      // Prefetch the row about 8 KiB ahead: far enough for DRAM latency even for short rows.
+      const int64_t ahead = idx + std::max<int64_t>(1, 2048 / cols);
+      const int64_t rn = ahead % rows, hn = (ahead / rows) % heads, bn = ahead / (rows * heads);
+      const float* next = ahead < end ? p.src + bn * p.src_strides[0] + hn * p.src_strides[1] +
+                                            rn * p.src_strides[2]
+                                      : nullptr;
       masked_softmax_row(kt, x, bias, y, p.dst_strides[3], cols, valid, p.scale, p.log, stream,
-                         scratch);
+                         next, scratch);
     }
     if (stream) kt.stream_fence();  // before this worker signals completion
   });

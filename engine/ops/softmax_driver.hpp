@@ -35,10 +35,10 @@ int64_t softmax_valid_columns(bool causal, int64_t row, int64_t rows, int64_t co
 
 // One row: y = softmax(scale * x + bias) over the first `valid` columns, fill after. Non-unit
 // strides go through `scratch` (4 * cols floats). stream: write y with non-temporal stores (the
-// caller fences before the results are read).
+// caller fences before the results are read) and prefetch `next`, the following row's input.
 void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, float* y,
                         int64_t y_stride, int64_t cols, int64_t valid, float scale, bool log,
-                        bool stream, float* scratch);
+                        bool stream, const float* next, float* scratch);
 
 ScratchSize softmax_scratch(const SoftmaxProblem& p);
 void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p);
