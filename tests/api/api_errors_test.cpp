@@ -535,5 +535,34 @@ TEST(ApiErrors, CApiRejectsNullsDestroyedHandlesAndBadEnums) {
   EXPECT_STREQ(cpuattn_isa_name(static_cast<cpuattn_isa_t>(99)), "unknown");
 }
 
+// An exception inside the library (here std::bad_alloc from copying a 2^20 x 2^20 weight, thrown
+// before any weight is read) comes out of the C API as a status, never as an exception.
+#if defined(__SANITIZE_ADDRESS__)
+#define CPUATTN_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CPUATTN_TEST_UNDER_ASAN 1
+#endif
+#endif
+
+TEST(ApiErrors, CApiTurnsInternalExceptionsIntoStatuses) {
+#ifdef CPUATTN_TEST_UNDER_ASAN
+  GTEST_SKIP() << "ASan's operator new aborts on out-of-memory instead of throwing std::bad_alloc";
+#endif
+  cpuattn_context_t ctx = nullptr;
+  ASSERT_EQ(cpuattn_context_create(nullptr, &ctx), CPUATTN_STATUS_OK);
+  const int64_t width = int64_t{1} << 20;
+  float weight = 0.0f;
+  cpuattn_mha_config cfg{width, 1, 0, 0, 0};
+  cpuattn_mha_weights w{};
+  w.q_proj_weight = w.k_proj_weight = w.v_proj_weight = w.out_proj_weight = &weight;
+  cpuattn_mha_t mha = nullptr;
+  EXPECT_EQ(cpuattn_mha_create(ctx, &cfg, &w, &mha), CPUATTN_STATUS_OUT_OF_MEMORY);
+  EXPECT_EQ(mha, nullptr);
+  EXPECT_NE(std::string(cpuattn_last_error_message()).find("weights"), std::string::npos)
+      << cpuattn_last_error_message();
+  cpuattn_context_destroy(ctx);
+}
+
 }  // namespace
 }  // namespace cpuattn::test
