@@ -1,7 +1,7 @@
 // oneDNN 2.6: dnnl_sgemm, and matmul / softmax primitives created once per shape (creation is
 // not what is measured) and cached.
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <cmath>
 #include <map>
@@ -57,7 +57,9 @@ struct Softmax {
 
 // oneDNN fixes a primitive's thread count when it is created: every cache key includes the
 // current OpenMP thread count, or a 2-thread run would reuse a 1-thread primitive.
-int threads_now() { return omp_get_max_threads(); }
+int threads_now() {
+  return omp_get_max_threads();
+}
 
 const Softmax& softmax_for(int64_t rows, int64_t cols) {
   static std::map<std::tuple<int64_t, int64_t, int>, Softmax> cache;
