@@ -129,8 +129,8 @@ Status sgemm_batched(const Context& ctx, const GemmArgs& args, const StridedBatc
       });
       return Status::ok();
     }
-    const detail::ScratchSize need = detail::gemm_parallel_scratch(*impl, p);
-    CPUATTN_RETURN_IF_ERROR(ws->reserve(need.shared, need.per_worker, impl->scratch_limit_bytes));
+    CPUATTN_RETURN_IF_ERROR(
+        ws->reserve(0, detail::gemm_parallel_scratch(*impl, p), impl->scratch_limit_bytes));
     for (int64_t i = 0; i < batch.count; ++i) {
       p.a = args.a + i * batch.stride_a;
       p.b = args.b + i * batch.stride_b;

@@ -87,8 +87,7 @@ Status softmax(const Context& ctx, TensorView<const float> src_in, TensorView<fl
   p.key_lengths = options.key_lengths;
   try {
     auto ws = impl->scratch->acquire();
-    const detail::ScratchSize need = detail::softmax_scratch(p);
-    CPUATTN_RETURN_IF_ERROR(ws->reserve(need.shared, need.per_worker, impl->scratch_limit_bytes));
+    CPUATTN_RETURN_IF_ERROR(ws->reserve(0, detail::softmax_scratch(p), impl->scratch_limit_bytes));
     detail::softmax_run(*impl, *ws, p);
   } catch (const std::bad_alloc&) {
     return Status::out_of_memory("softmax: allocation failed");

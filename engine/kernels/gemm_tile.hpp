@@ -85,7 +85,7 @@ struct GemmTile {
   // One instantiation per (layout, full rows): a shared accumulator array across the two row
   // cases made GCC keep it in memory after the loop.
   template <bool kRows, bool kFullM>
-  static void run_rows(const TileArgs& t) {
+  static void run_tile(const TileArgs& t) {
     Vec acc[kMr][kNv];
 #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) {
@@ -111,9 +111,9 @@ struct GemmTile {
   template <bool kRows>
   static void run(const TileArgs& t) {
     if (t.m == kMr) {
-      run_rows<kRows, true>(t);
+      run_tile<kRows, true>(t);
     } else {
-      run_rows<kRows, false>(t);
+      run_tile<kRows, false>(t);
     }
   }
 };

@@ -95,8 +95,8 @@ void run_head(const ContextImpl& ctx, const Layout& lay, const AttentionProblem&
 
 }  // namespace
 
-ScratchSize attention_composed_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
-  return {0, static_cast<std::size_t>(layout_for(ctx, p).total)};
+std::size_t attention_composed_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
+  return static_cast<std::size_t>(layout_for(ctx, p).total);
 }
 
 void attention_composed(ContextImpl& ctx, const Workspace& ws, const AttentionProblem& p) {

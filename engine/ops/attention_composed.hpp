@@ -9,7 +9,7 @@
 
 namespace cpuattn::detail {
 
-ScratchSize attention_composed_scratch(const ContextImpl& ctx, const AttentionProblem& p);
+std::size_t attention_composed_scratch(const ContextImpl& ctx, const AttentionProblem& p);
 void attention_composed(ContextImpl& ctx, const Workspace& ws, const AttentionProblem& p);
 
 }  // namespace cpuattn::detail

@@ -162,8 +162,8 @@ bool attention_fused_supports(const AttentionProblem& p) {
   return (p.ks[3] == 1 || p.head_dim == 1) && (p.vs[3] == 1 || p.head_dim_v == 1);
 }
 
-ScratchSize attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
-  return {0, static_cast<std::size_t>(blocks_for(ctx, p).total)};
+std::size_t attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
+  return static_cast<std::size_t>(blocks_for(ctx, p).total);
 }
 
 void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProblem& p) {

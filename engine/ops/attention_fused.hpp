@@ -13,7 +13,7 @@ namespace cpuattn::detail {
 
 // K and V rows must have unit stride along head_dim.
 bool attention_fused_supports(const AttentionProblem& p);
-ScratchSize attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p);
+std::size_t attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p);
 void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProblem& p);
 
 }  // namespace cpuattn::detail

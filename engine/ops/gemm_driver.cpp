@@ -178,10 +178,10 @@ std::size_t gemm_serial_scratch(const ContextImpl& ctx, const GemmProblem& p) {
   return task_scratch_floats(plan, make_grid(plan, p, 1));
 }
 
-ScratchSize gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p) {
-  if (!worth_parallel(ctx, p)) return {0, gemm_serial_scratch(ctx, p)};
+std::size_t gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p) {
+  if (!worth_parallel(ctx, p)) return gemm_serial_scratch(ctx, p);
   const Plan plan = make_plan(ctx, p);
-  return {0, task_scratch_floats(plan, make_grid(plan, p, ctx.threads()))};
+  return task_scratch_floats(plan, make_grid(plan, p, ctx.threads()));
 }
 
 void gemm_serial(const ContextImpl& ctx, const GemmProblem& p, float* scratch) {

@@ -22,13 +22,9 @@ struct GemmProblem {
   float alpha = 1.0f, beta = 0.0f;
 };
 
-struct ScratchSize {
-  std::size_t shared = 0;      // floats
-  std::size_t per_worker = 0;  // floats
-};
-
-// Scratch for gemm_parallel.
-ScratchSize gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p);
+// Scratch per worker thread, in floats, for gemm_parallel (every driver's scratch is per worker:
+// each task packs its own B columns).
+std::size_t gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p);
 // Scratch one worker needs for gemm_serial.
 std::size_t gemm_serial_scratch(const ContextImpl& ctx, const GemmProblem& p);
 

@@ -26,8 +26,7 @@ Status project(ContextImpl& ctx, const Projection& proj, const float* x, int64_t
   g.alpha = 1.0f;
   g.beta = 1.0f;
   auto ws = ctx.scratch->acquire();
-  const ScratchSize need = gemm_parallel_scratch(ctx, g);
-  CPUATTN_RETURN_IF_ERROR(ws->reserve(need.shared, need.per_worker, ctx.scratch_limit_bytes));
+  CPUATTN_RETURN_IF_ERROR(ws->reserve(0, gemm_parallel_scratch(ctx, g), ctx.scratch_limit_bytes));
   gemm_parallel(ctx, *ws, g);
   return Status::ok();
 }

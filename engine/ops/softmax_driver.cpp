@@ -40,8 +40,8 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
   for (int64_t j = std::max<int64_t>(valid, 0); j < cols; ++j) y[j * y_stride] = fill;
 }
 
-ScratchSize softmax_scratch(const SoftmaxProblem& p) {
-  return {0, static_cast<std::size_t>(4 * p.dims[3])};
+std::size_t softmax_scratch(const SoftmaxProblem& p) {
+  return static_cast<std::size_t>(4 * p.dims[3]);
 }
 
 namespace {

@@ -40,7 +40,8 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
                         int64_t y_stride, int64_t cols, int64_t valid, float scale, bool log,
                         bool stream, const float* next, float* scratch);
 
-ScratchSize softmax_scratch(const SoftmaxProblem& p);
+// Per-worker scratch, floats.
+std::size_t softmax_scratch(const SoftmaxProblem& p);
 void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p);
 
 }  // namespace cpuattn::detail
