@@ -11,7 +11,8 @@ if [[ $what == test ]]; then
 fi
 if [[ $what == perf || $what == test ]]; then
   # The perf suite is built by default; the test build needs its dependencies to configure.
-  pkgs+=(libopenblas-dev libdnnl-dev libeigen3-dev python3)
+  # oneDNN's CMake config looks for OpenCL, which libdnnl-dev only recommends.
+  pkgs+=(libopenblas-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev python3)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
