@@ -48,14 +48,16 @@ using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64
                               bool log, float* stage, const float* next);
 
 // One key block of the online softmax, columns = queries: st[r * ld + c] holds scores for key r
-// and query c (c < cols, cols a multiple of the vector width). Updates the running max m[c] and
-// sum l[c], writes the rescale factor alpha[c] = exp(m_old - m_new) and replaces scores by
-// p = exp(s - m_new). Fully masked columns (-inf so far) keep p = 0, alpha = 0.
+// and query c (c < cols, cols a multiple of the vector width), in log2 units (natural logits times
+// log2(e), which the caller folds into its query scale). Updates the running max m[c] and sum
+// l[c], writes the rescale factor alpha[c] = 2^(m_old - m_new) and replaces scores by
+// p = 2^(s - m_new) = exp(natural logit - natural max). Fully masked columns (-inf so far) keep p = 0, alpha = 0.
 // Causal (visible_base != INT64_MIN): column c sees only rows r < c + visible_base; for each
 // vector of columns the rows none of its columns sees are skipped and written as p = 0.
 using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int64_t visible_base,
                                  float* m, float* l, float* alpha);
 
+// y = exp(x) (vexp) or, for exp2, y = 2^x for x <= 0 (vexp2_nonpositive), n contiguous floats.
 using ExpFn = void (*)(const float* x, float* y, int64_t n);
 using FenceFn = void (*)();
 // y[i] = x[i] * s for n contiguous floats.
@@ -74,6 +76,7 @@ struct KernelTable {
   SoftmaxRowFn softmax_row;
   OnlineSoftmaxFn online_softmax;
   ExpFn exp;
+  ExpFn exp2;
   ScaleCopyFn scale_copy;
   FenceFn stream_fence;
 };

@@ -30,6 +30,7 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.softmax_row = &SoftmaxRow<Arch>::softmax_row;
   t.online_softmax = &OnlineSoftmax<Arch>::run;
   t.exp = &Elementwise<Arch>::exp;
+  t.exp2 = &Elementwise<Arch>::exp2;
   t.scale_copy = &Elementwise<Arch>::scale_copy;
   t.stream_fence = &StreamStore<Arch>::fence;
   return t;

@@ -19,14 +19,15 @@ inline xsimd::batch<float, Arch> softmax_shift(xsimd::batch<float, Arch> running
 }
 
 // Online-softmax step for a new block whose max is block_max: returns the new running max and
-// sets rescale = exp(old_max - new_shift), the factor that moves old sums onto the new shift.
+// sets rescale = 2^(old_max - new_shift), the factor that moves old sums onto the new shift.
+// Base 2: the online softmax takes scores in log2 units (see OnlineSoftmaxFn).
 template <class Arch>
 inline xsimd::batch<float, Arch> online_max_update(xsimd::batch<float, Arch> old_max,
                                                    xsimd::batch<float, Arch> block_max,
                                                    xsimd::batch<float, Arch>* rescale) {
   // max(block, old) keeps a NaN of old_max (x86 max returns its second operand on NaN).
   const xsimd::batch<float, Arch> new_max = xsimd::max(block_max, old_max);
-  *rescale = vexp(old_max - softmax_shift(new_max));
+  *rescale = vexp2_nonpositive(old_max - softmax_shift(new_max));
   return new_max;
 }
 

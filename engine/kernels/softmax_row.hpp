@@ -134,15 +134,15 @@ struct OnlineSoftmax {
       Vec s0(0.0f), s1(0.0f);
       int r = 0;
       for (; r + 2 <= rows; r += 2) {
-        const Vec e0 = vexp(Vec::load_unaligned(st + r * ld + c) - shift);
-        const Vec e1 = vexp(Vec::load_unaligned(st + (r + 1) * ld + c) - shift);
+        const Vec e0 = vexp2_nonpositive(Vec::load_unaligned(st + r * ld + c) - shift);
+        const Vec e1 = vexp2_nonpositive(Vec::load_unaligned(st + (r + 1) * ld + c) - shift);
         e0.store_unaligned(st + r * ld + c);
         e1.store_unaligned(st + (r + 1) * ld + c);
         s0 += e0;
         s1 += e1;
       }
       if (r < rows) {
-        const Vec e0 = vexp(Vec::load_unaligned(st + r * ld + c) - shift);
+        const Vec e0 = vexp2_nonpositive(Vec::load_unaligned(st + r * ld + c) - shift);
         e0.store_unaligned(st + r * ld + c);
         s0 += e0;
       }

@@ -12,6 +12,7 @@ int64_t round_up(int64_t a, int64_t b) {
 }
 
 constexpr int64_t kNoHorizon = std::numeric_limits<int64_t>::min();
+constexpr float kLog2e = 1.44269504088896341f;
 
 struct Blocks {
   int64_t bq, bk, dv_pad;
@@ -73,8 +74,9 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   const int64_t D = p.head_dim, Dv = p.head_dim_v, ldk = p.ks[1], ldv = p.vs[1];
   const int64_t qn_pad = round_up(qn, nr);
 
-  // Q block as the B operand of S^T = K Q^T: nr-query panels of D rows, pre-scaled.
-  kt.pack_b(qbase, p.qs[3], p.qs[1], D, qn, p.scale, q_panel);
+  // Q block as the B operand of S^T = K Q^T: nr-query panels of D rows, pre-scaled, in log2
+  // units for the online softmax's exp2.
+  kt.pack_b(qbase, p.qs[3], p.qs[1], D, qn, p.scale * kLog2e, q_panel);
   std::fill(m, m + qn_pad, kNegInf);
   std::fill(l, l + qn_pad, 0.0f);
 
@@ -112,7 +114,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
       for (int64_t r = 0; r < nk; ++r) {
         float* row = st + r * bq;
         const float* br = bias + r * p.bs[3];
-        for (int64_t c = 0; c < qn; ++c) row[c] += br[c * p.bs[2]];
+        for (int64_t c = 0; c < qn; ++c) row[c] += br[c * p.bs[2]] * kLog2e;
       }
     }
     // Causal: query i0 + c sees keys j0 + r with r < c + (i0 + offset - j0 + 1).

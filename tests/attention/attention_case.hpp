@@ -51,8 +51,9 @@ struct AttnRun {
 
 // Runs the case; expects success. The output bound per element is
 //   mag * (2 T + (3 Lk + 16) eps),  mag = sum_j w_j |v_j| (oracle),
-// with T the largest logit error of the row: scale (D + 2) eps sum_d |q_d k_d| + eps (|t| + |bias|)
-// (float dot products, the pre-scaled query), exp and reciprocal a few eps, sums Lk eps.
+// with T the largest logit error of the row: scale (D + 2) eps sum_d |q_d k_d| + 2 eps (|t| + |bias|)
+// (float dot products, the pre-scaled query; the fused kernel's logits in log2 units round the
+// folded scale * log2(e) and bias * log2(e) once more), exp and reciprocal a few eps, sums Lk eps.
 inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::mt19937_64& rng) {
   AttnRun run;
   const int64_t B = s.batch, Lq = s.seq_q, Lk = s.seq_kv, Hq = s.heads_q, Hkv = s.heads_kv,
@@ -123,7 +124,8 @@ inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::m
                 k.data[b * k.strides[0] + j * k.strides[1] + g * k.strides[2] + d]);
           }
           const double bias_ij = s.bias ? std::fabs(bias[(h * Lq + i) * Lk + j]) : 0.0;
-          t_err = std::max(t_err, c.scale * (D + 2) * eps * mag + eps * (c.scale * mag + bias_ij));
+          t_err =
+              std::max(t_err, c.scale * (D + 2) * eps * mag + 2 * eps * (c.scale * mag + bias_ij));
         }
         for (int64_t d = 0; d < Dv; ++d) {
           const size_t e = static_cast<size_t>(((b * Lq + i) * Hq + h) * Dv + d);

@@ -32,16 +32,21 @@ class ExpIsaTest : public ::testing::TestWithParam<Isa> {
   const detail::KernelTable* kt_ = nullptr;
 };
 
-// Sweeps the floats of [lo, hi] with the given bit stride; returns the largest ulp error.
-int64_t sweep(const detail::KernelTable& kt, float lo, float hi, uint32_t stride, float* worst_x) {
+double exp_exact(double x) { return std::exp(x); }
+double exp2_exact(double x) { return std::exp2(x); }
+
+// Sweeps the floats of [lo, hi] (lo <= 0 <= hi) with the given bit stride through fn; returns the
+// largest ulp error against exact(x) rounded once.
+int64_t sweep(detail::ExpFn fn, double (*exact)(double), float lo, float hi, uint32_t stride,
+              float* worst_x) {
   constexpr int kBatch = 4096;
   float xs[kBatch], ys[kBatch];
   int64_t worst = 0;
   int n = 0;
   auto flush = [&] {
-    kt.exp(xs, ys, n);
+    fn(xs, ys, n);
     for (int i = 0; i < n; ++i) {
-      const float want = static_cast<float>(std::exp(static_cast<double>(xs[i])));
+      const float want = static_cast<float>(exact(static_cast<double>(xs[i])));
       const int64_t d = ulp_distance(ys[i], want);
       if (d > worst) worst = d, *worst_x = xs[i];
     }
@@ -67,7 +72,7 @@ int64_t sweep(const detail::KernelTable& kt, float lo, float hi, uint32_t stride
 TEST_P(ExpIsaTest, WithinFourUlpOverMinus88To88) {
   const bool full = std::getenv("CPUATTN_EXP_FULL_SWEEP") != nullptr;
   float worst_x = 0.0f;
-  const int64_t worst = sweep(*kt_, -88.0f, 88.0f, full ? 1 : 16, &worst_x);
+  const int64_t worst = sweep(kt_->exp, exp_exact, -88.0f, 88.0f, full ? 1 : 16, &worst_x);
   RecordProperty("max_ulp", static_cast<int>(worst));
   std::printf("[ %s ] exp max error %lld ulp (at x = %.9g)%s\n", isa_name(GetParam()),
               static_cast<long long>(worst), worst_x, full ? " over every float" : "");
@@ -94,6 +99,36 @@ TEST_P(ExpIsaTest, SpecialValues) {
   EXPECT_EQ(ys[8], inf);
   EXPECT_EQ(ys[9], 1.0f);
   EXPECT_EQ(ys[10], 1.0f);
+}
+
+// The fused attention's exp2, over its whole domain: everything in [-150, 0] (below, the result
+// rounds to 0).
+TEST_P(ExpIsaTest, Exp2WithinFourUlpOverMinus150To0) {
+  const bool full = std::getenv("CPUATTN_EXP_FULL_SWEEP") != nullptr;
+  float worst_x = 0.0f;
+  const int64_t worst = sweep(kt_->exp2, exp2_exact, -150.0f, 0.0f, full ? 1 : 16, &worst_x);
+  RecordProperty("max_ulp", static_cast<int>(worst));
+  std::printf("[ %s ] exp2 max error %lld ulp (at x = %.9g)%s\n", isa_name(GetParam()),
+              static_cast<long long>(worst), worst_x, full ? " over every float" : "");
+  EXPECT_LE(worst, 4) << "at x = " << worst_x;
+}
+
+TEST_P(ExpIsaTest, Exp2SpecialValues) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float xs[] = {-inf, std::numeric_limits<float>::quiet_NaN(), -1e30f, -160.0f, -149.5f,
+                      -149.0f, -126.0f, -0.5f, 0.0f, -0.0f};
+  float ys[std::size(xs)];
+  kt_->exp2(xs, ys, static_cast<int64_t>(std::size(xs)));
+  EXPECT_EQ(ys[0], 0.0f);  // masked scores must weigh exactly nothing
+  EXPECT_TRUE(std::isnan(ys[1]));
+  EXPECT_EQ(ys[2], 0.0f);
+  EXPECT_EQ(ys[3], 0.0f);
+  EXPECT_EQ(ys[4], std::ldexp(1.0f, -149));  // above 2^-150, so rounds up to the smallest subnormal
+  EXPECT_EQ(ys[5], std::ldexp(1.0f, -149));
+  EXPECT_EQ(ys[6], std::ldexp(1.0f, -126));
+  EXPECT_LE(ulp_distance(ys[7], static_cast<float>(std::exp2(-0.5))), 4);
+  EXPECT_EQ(ys[8], 1.0f);
+  EXPECT_EQ(ys[9], 1.0f);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, ExpIsaTest, ::testing::ValuesIn(testable_isas()), isa_param_name);
