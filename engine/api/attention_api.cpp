@@ -156,9 +156,10 @@ Status run_attention(ContextImpl& impl, const AttentionProblem& p, AttentionAlgo
                         p.scores != nullptr || !attention_fused_supports(p);
   try {
     auto ws = impl.scratch->acquire();
-    const std::size_t per_worker =
-        composed ? attention_composed_scratch(impl, p) : attention_fused_scratch(impl, p);
-    CPUATTN_RETURN_IF_ERROR(ws->reserve(0, per_worker, impl.scratch_limit_bytes));
+    const AttentionScratch need = composed
+                                      ? AttentionScratch{0, attention_composed_scratch(impl, p)}
+                                      : attention_fused_scratch(impl, p);
+    CPUATTN_RETURN_IF_ERROR(ws->reserve(need.shared, need.per_worker, impl.scratch_limit_bytes));
     if (composed) {
       attention_composed(impl, *ws, p);
     } else {

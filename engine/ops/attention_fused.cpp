@@ -14,10 +14,17 @@ int64_t round_up(int64_t a, int64_t b) {
 constexpr int64_t kNoHorizon = std::numeric_limits<int64_t>::min();
 constexpr float kLog2e = 1.44269504088896341f;
 
+// Packed K and V of one (batch, kv head), shared by all its query blocks and query heads: K rows
+// made contiguous, V in nr-column panels of seq_kv rows. Both are read once per query block, so
+// packing them per block (as a first version did) cost 5% of the run at 12 x 2048^2, D = 64.
+constexpr std::size_t kPackedGroupBytes = std::size_t{8} << 20;
+
 struct Blocks {
   int64_t bq, bk, dv_pad;
   // Per-worker layout, in floats.
-  int64_t q_panel, st, o, stats, v_panel, total;
+  int64_t q_panel, st, o, stats, total;
+  // Shared: units (batch, kv head) packed per group, each unit_floats (K then V panels).
+  int64_t k_floats, unit_floats, units_per_group;
 };
 
 Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
@@ -31,9 +38,35 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   b.st = b.q_panel + round_up(b.bq * p.head_dim, 16);
   b.o = b.st + b.bk * b.bq;
   b.stats = b.o + b.bq * b.dv_pad;
-  b.v_panel = b.stats + 3 * b.bq;
-  b.total = b.v_panel + b.bk * b.dv_pad;
+  b.total = b.stats + 3 * b.bq;
+
+  b.k_floats = round_up(p.seq_kv * p.head_dim, 16);
+  b.unit_floats = b.k_floats + round_up(p.seq_kv * b.dv_pad, 16);
+  const int64_t units = p.batch * p.heads_kv;
+  const int64_t by_memory =
+      static_cast<int64_t>(kPackedGroupBytes / sizeof(float)) / std::max<int64_t>(b.unit_floats, 1);
+  // Enough tasks per group (about 4 per thread) to balance the dynamic schedule.
+  const int64_t tasks_per_unit = (p.heads_q / p.heads_kv) * ((p.seq_q + b.bq - 1) / b.bq);
+  const int64_t by_balance = (4 * ctx.threads() + tasks_per_unit - 1) / tasks_per_unit;
+  b.units_per_group = std::clamp<int64_t>(std::max(by_memory, by_balance), 1, units);
   return b;
+}
+
+// Packs K and V of (batch b, kv head g) into unit.
+void pack_unit(const KernelTable& kt, const Blocks& blk, const AttentionProblem& p, int64_t b,
+               int64_t g, float* unit) {
+  const int64_t Lk = p.kv_length(b);
+  const float* kbase = p.k + b * p.ks[0] + g * p.ks[2];
+  const float* vbase = p.v + b * p.vs[0] + g * p.vs[2];
+  for (int64_t j = 0; j < Lk; ++j) {
+    kt.scale_copy(kbase + j * p.ks[1], 1.0f, unit + j * p.head_dim, p.head_dim);
+  }
+  // Panels are seq_kv rows apart whatever this batch's length: key block j0 starts at row j0.
+  float* v_panels = unit + blk.k_floats;
+  for (int64_t dc = 0; dc < p.head_dim_v; dc += kt.nr) {
+    const int64_t cols = std::min<int64_t>(kt.nr, p.head_dim_v - dc);
+    kt.pack_b(vbase + dc * p.vs[3], p.vs[1], p.vs[3], Lk, cols, 1.0f, v_panels + dc * p.seq_kv);
+  }
 }
 
 void zero_rows(const AttentionProblem& p, int64_t b, int64_t h, int64_t i_begin, int64_t i_end) {
@@ -44,8 +77,9 @@ void zero_rows(const AttentionProblem& p, int64_t b, int64_t h, int64_t i_begin,
 }
 
 // One (batch, head, query block).
+// unit: K and V of this head's (batch, kv head), from pack_unit.
 void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem& p, int64_t b,
-               int64_t h, int64_t qb, float* work) {
+               int64_t h, int64_t qb, const float* unit, float* work) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const int64_t mr = kt.mr, nr = kt.nr, bq = blk.bq;
   const int64_t i0 = qb * bq, i_end = std::min(p.seq_q, i0 + bq);
@@ -65,13 +99,11 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   float* m = work + blk.stats;
   float* l = m + bq;
   float* alpha = l + bq;
-  float* v_panel = work + blk.v_panel;
 
-  const int64_t g = p.kv_head(h);
   const float* qbase = p.q + b * p.qs[0] + i0 * p.qs[1] + h * p.qs[2];
-  const float* kbase = p.k + b * p.ks[0] + g * p.ks[2];
-  const float* vbase = p.v + b * p.vs[0] + g * p.vs[2];
-  const int64_t D = p.head_dim, Dv = p.head_dim_v, ldk = p.ks[1], ldv = p.vs[1];
+  const float* kbase = unit;
+  const float* v_panels = unit + blk.k_floats;
+  const int64_t D = p.head_dim, Dv = p.head_dim_v, ldk = D;
   const int64_t qn_pad = round_up(qn, nr);
 
   // Q block as the B operand of S^T = K Q^T: nr-query panels of D rows, pre-scaled, in log2
@@ -121,10 +153,6 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
     const int64_t visible_base = p.causal ? i0 + offset - j0 + 1 : kNoHorizon;
     kt.online_softmax(st, bq, static_cast<int>(nk), static_cast<int>(qn_pad), visible_base, m, l,
                       alpha);
-    // V rows are seq-strided (3 KiB apart in BSHD at H*D = 768), which maps a key block onto a
-    // handful of L1 sets; a contiguous copy of the block (about 2% of its P.V work) removes the
-    // conflict misses and pads the last strip to nr columns.
-    kt.pack_b(vbase + j0 * ldv, ldv, p.vs[3], nk, Dv, 1.0f, v_panel);
     for (int64_t dc = 0; dc < Dv; dc += nr) {
       for (int64_t ir = 0; ir < qn; ir += mr) {
         TileArgs t{};
@@ -132,7 +160,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
         t.k = p.causal ? std::clamp<int64_t>(i0 + ir + mr + offset - j0, 0, nk) : nk;
         t.a = st + ir;
         t.lda = bq;
-        t.b = v_panel + dc * nk;
+        t.b = v_panels + dc * p.seq_kv + j0 * nr;
         t.ldb = nr;
         t.c = o + ir * blk.dv_pad + dc;
         t.ldc = blk.dv_pad;
@@ -164,25 +192,43 @@ bool attention_fused_supports(const AttentionProblem& p) {
   return (p.ks[3] == 1 || p.head_dim == 1) && (p.vs[3] == 1 || p.head_dim_v == 1);
 }
 
-std::size_t attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
-  return static_cast<std::size_t>(blocks_for(ctx, p).total);
+AttentionScratch attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
+  const Blocks blk = blocks_for(ctx, p);
+  return {static_cast<std::size_t>(blk.units_per_group * blk.unit_floats),
+          static_cast<std::size_t>(blk.total)};
 }
 
 void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProblem& p) {
   const Blocks blk = blocks_for(ctx, p);
   const int64_t nqb = (p.seq_q + blk.bq - 1) / blk.bq;
-  const int64_t tasks = p.batch * p.heads_q * nqb;
+  const int64_t ratio = p.heads_q / p.heads_kv;
+  const int64_t units = p.batch * p.heads_kv;
   const KernelTable& kt = *ctx.kernels;
-  // Causal blocks grow with their index: hand out the largest first so the dynamic schedule ends
-  // balanced.
-  ctx.runtime->parallel_for(tasks, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
-    float* work = ws.worker(worker_index());
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t qb = nqb - 1 - t / (p.batch * p.heads_q);
-      const int64_t bh = t % (p.batch * p.heads_q);
-      run_block(kt, blk, p, bh / p.heads_q, bh % p.heads_q, qb, work);
-    }
-  });
+  // Units (b, g) in groups whose packed K and V fit the shared scratch: pack the group, then run
+  // its query blocks.
+  for (int64_t u0 = 0; u0 < units; u0 += blk.units_per_group) {
+    const int64_t nu = std::min(blk.units_per_group, units - u0);
+    ctx.runtime->parallel_for(nu, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t u = begin; u < end; ++u) {
+        pack_unit(kt, blk, p, (u0 + u) / p.heads_kv, (u0 + u) % p.heads_kv,
+                  ws.shared() + u * blk.unit_floats);
+      }
+    });
+    // Head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7% slower at
+    // 4 x 12 x 512^2); within a head the largest causal blocks come first, so the schedule ends on
+    // small ones.
+    ctx.runtime->parallel_for(nu * ratio * nqb, ctx.profile.parallel_grain, [&](int64_t begin,
+                                                                                 int64_t end) {
+      float* work = ws.worker(worker_index());
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t qb = nqb - 1 - t % nqb;
+        const int64_t u = t / nqb / ratio;
+        const int64_t b = (u0 + u) / p.heads_kv;
+        const int64_t h = (u0 + u) % p.heads_kv * ratio + t / nqb % ratio;
+        run_block(kt, blk, p, b, h, qb, ws.shared() + u * blk.unit_floats, work);
+      }
+    });
+  }
 }
 
 }  // namespace cpuattn::detail
