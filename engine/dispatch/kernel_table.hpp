@@ -26,6 +26,7 @@ struct TileArgs {
   float alpha;
   float beta;
   const float* row_scale;
+  bool prefetch_c;  // C is not cache-resident: prefetch its lines for writing before the k loop
 };
 using GemmTileFn = void (*)(const TileArgs& t);
 
