@@ -2,7 +2,10 @@
 // the max shift that keeps exp from overflowing, and its guard for fully masked rows.
 #pragma once
 
+#include <immintrin.h>
+
 #include <limits>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/exp.hpp"
@@ -31,14 +34,27 @@ inline xsimd::batch<float, Arch> online_max_update(xsimd::batch<float, Arch> old
   return new_max;
 }
 
-// Lane-wise max of a vector reduced to a scalar, NaN-propagating.
+// Lane-wise max of a vector reduced to a scalar. Callers accumulate with max(x, acc), which
+// keeps acc when x is NaN, so no lane holds NaN here (a NaN row still ends NaN through its sum).
+// A shuffle tree: the scalar loop it replaces cost ~40 cycles a row, a third of a 128-column row.
 template <class Arch>
 inline float reduce_max(xsimd::batch<float, Arch> v) {
-  alignas(64) float lanes[xsimd::batch<float, Arch>::size];
-  v.store_aligned(lanes);
-  float m = lanes[0];
-  for (float x : lanes) m = (x > m || x != x) ? x : m;
-  return m;
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    return _mm512_reduce_max_ps(v);
+  } else if constexpr (std::is_base_of_v<xsimd::avx, Arch>) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+  } else if constexpr (std::is_base_of_v<xsimd::sse2, Arch>) {
+    __m128 m = _mm_max_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+  } else {
+    alignas(64) float lanes[xsimd::batch<float, Arch>::size];
+    v.store_aligned(lanes);
+    float m = lanes[0];
+    for (float x : lanes) m = x > m ? x : m;
+    return m;
+  }
 }
 
 }  // namespace cpuattn::detail

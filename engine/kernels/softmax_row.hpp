@@ -51,8 +51,11 @@ struct SoftmaxRow {
       const float t = logit<kBias>(x, bias, i, scale);
       mx = (t > mx || t != t) ? t : mx;
     }
-    if (mx == -kInf) {  // every column masked
-      const float fill = log ? -kInf : 0.0f;
+    if (mx == -kInf) {  // every column masked, or NaN among -inf (the vector max skips NaN)
+      bool nan = false;
+      for (int64_t j = 0; j < n; ++j)
+        nan |= logit<kBias>(x, bias, j, scale) != logit<kBias>(x, bias, j, scale);
+      const float fill = nan ? std::numeric_limits<float>::quiet_NaN() : log ? -kInf : 0.0f;
       for (int64_t j = 0; j < n; ++j) y[j] = fill;
       return;
     }

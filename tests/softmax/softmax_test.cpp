@@ -209,6 +209,29 @@ TEST_P(SoftmaxIsaTest, NanStaysInItsRow) {
   }
 }
 
+// A NaN whose row is otherwise -inf (masked) still makes the row NaN, at a vector lane and in
+// the scalar tail, for softmax and log-softmax.
+TEST_P(SoftmaxIsaTest, NanAmongMaskedColumnsIsNan) {
+  Context ctx = make_test_context(GetParam(), 1);
+  const float inf = std::numeric_limits<float>::infinity();
+  const int64_t rows = 3, cols = 37;
+  std::vector<float> x(rows * cols, -inf), y(rows * cols);
+  x[0 * cols + 3] = std::numeric_limits<float>::quiet_NaN();
+  x[1 * cols + 36] = std::numeric_limits<float>::quiet_NaN();
+  for (bool log : {false, true}) {
+    SoftmaxOptions o;
+    o.log = log;
+    ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
+                        TensorView<float>(y.data(), {rows, cols}), o)
+                    .is_ok());
+    for (int64_t j = 0; j < cols; ++j) {
+      EXPECT_TRUE(std::isnan(y[0 * cols + j])) << j;
+      EXPECT_TRUE(std::isnan(y[1 * cols + j])) << j;
+      EXPECT_EQ(y[2 * cols + j], log ? -inf : 0.0f) << j;  // fully masked
+    }
+  }
+}
+
 TEST_P(SoftmaxIsaTest, OneAndTwoThreadsAreBitIdentical) {
   std::mt19937_64 rng(test_seed() + 5);
   Context one = make_test_context(GetParam(), 1), two = make_test_context(GetParam(), 2);
