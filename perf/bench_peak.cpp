@@ -1,7 +1,11 @@
 // Machine peak per ISA and thread count: every other result is quoted as a fraction of these.
 // GFLOPS = 2 flops x chains x lanes per round; each thread runs its own chains, so the rate is
 // the per-thread work (averaged over threads) times all iterations over the wall time.
+// peak/copy: memcpy bandwidth over the softmax suite's out-of-cache volume (16 Mi floats in, 16 Mi
+// out, split between the threads), GBps counting bytes read and written like the softmax rows.
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "bench_util.hpp"
 
@@ -34,6 +38,21 @@ BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, 8, 12)
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime();
+
+void bm_copy_bandwidth(benchmark::State& state) {
+  constexpr int64_t kFloats = int64_t{16} << 20;
+  static std::vector<float> src(kFloats, 1.0f), dst(kFloats, 0.0f);  // touched once, reused
+  const int64_t part = kFloats / state.threads();
+  const int64_t begin = part * state.thread_index();
+  for (auto _ : state) {
+    std::memcpy(dst.data() + begin, src.data() + begin, part * sizeof(float));
+    benchmark::ClobberMemory();
+  }
+  state.counters["GBps"] =
+      benchmark::Counter(8.0 * static_cast<double>(part) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(bm_copy_bandwidth)->Name("peak/copy")->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace cpuattn::perf
