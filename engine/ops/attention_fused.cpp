@@ -17,7 +17,7 @@ constexpr float kLog2e = 1.44269504088896341f;
 // Packed K and V of one (batch, kv head), shared by all its query blocks and query heads: K rows
 // made contiguous, V in nr-column panels of seq_kv rows. Both are read once per query block, so
 // packing them per block (as a first version did) cost 5% of the run at 12 x 2048^2, D = 64.
-constexpr std::size_t kPackedGroupBytes = std::size_t{8} << 20;
+// Heads are packed in groups of at most profile.attn_kv_group_kib.
 
 struct Blocks {
   int64_t bq, bk, dv_pad;
@@ -43,8 +43,8 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   b.k_floats = round_up(p.seq_kv * p.head_dim, 16);
   b.unit_floats = b.k_floats + round_up(p.seq_kv * b.dv_pad, 16);
   const int64_t units = p.batch * p.heads_kv;
-  const int64_t by_memory =
-      static_cast<int64_t>(kPackedGroupBytes / sizeof(float)) / std::max<int64_t>(b.unit_floats, 1);
+  const int64_t by_memory = int64_t{ctx.profile.attn_kv_group_kib} * 1024 / int64_t{sizeof(float)} /
+                            std::max<int64_t>(b.unit_floats, 1);
   // Enough tasks per group (about 4 per thread) to balance the dynamic schedule.
   const int64_t tasks_per_unit = (p.heads_q / p.heads_kv) * ((p.seq_q + b.bq - 1) / b.bq);
   const int64_t by_balance = (4 * ctx.threads() + tasks_per_unit - 1) / tasks_per_unit;
@@ -217,17 +217,17 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
     // Head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7% slower at
     // 4 x 12 x 512^2); within a head the largest causal blocks come first, so the schedule ends on
     // small ones.
-    ctx.runtime->parallel_for(nu * ratio * nqb, ctx.profile.parallel_grain, [&](int64_t begin,
-                                                                                 int64_t end) {
-      float* work = ws.worker(worker_index());
-      for (int64_t t = begin; t < end; ++t) {
-        const int64_t qb = nqb - 1 - t % nqb;
-        const int64_t u = t / nqb / ratio;
-        const int64_t b = (u0 + u) / p.heads_kv;
-        const int64_t h = (u0 + u) % p.heads_kv * ratio + t / nqb % ratio;
-        run_block(kt, blk, p, b, h, qb, ws.shared() + u * blk.unit_floats, work);
-      }
-    });
+    ctx.runtime->parallel_for(
+        nu * ratio * nqb, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+          float* work = ws.worker(worker_index());
+          for (int64_t t = begin; t < end; ++t) {
+            const int64_t qb = nqb - 1 - t % nqb;
+            const int64_t u = t / nqb / ratio;
+            const int64_t b = (u0 + u) / p.heads_kv;
+            const int64_t h = (u0 + u) % p.heads_kv * ratio + t / nqb % ratio;
+            run_block(kt, blk, p, b, h, qb, ws.shared() + u * blk.unit_floats, work);
+          }
+        });
   }
 }
 

@@ -61,6 +61,9 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k) {
   // and nr (8, 16, 32).
   p.attn_q_block = 96;
   p.attn_kv_block = 192;
+  // K and V of a group of heads are packed, then their query blocks run: a group sized to L2
+  // keeps the packed heads there (12 x 512^2 heads, Zen 4: 1 MiB groups 2-5% faster than 8 MiB).
+  p.attn_kv_group_kib = static_cast<int>(std::max<std::size_t>(caches.l2 / 1024, 64));
   p.parallel_grain = 1;
   std::ostringstream src;
   src << "defaults from caches L1d " << caches.l1d / 1024 << "K L2 " << caches.l2 / 1024 << "K L3 "
@@ -71,10 +74,10 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k) {
 
 Status validate_profile(const TuningProfile& p) {
   if (p.gemm.mc <= 0 || p.gemm.kc <= 0 || p.gemm.nc <= 0 || p.attn_q_block <= 0 ||
-      p.attn_kv_block <= 0 || p.parallel_grain <= 0) {
+      p.attn_kv_block <= 0 || p.attn_kv_group_kib <= 0 || p.parallel_grain <= 0) {
     return Status::invalid_argument(
-        "profile: gemm.mc, gemm.kc, gemm.nc, attn_q_block, attn_kv_block and parallel_grain must "
-        "all be positive");
+        "profile: gemm.mc, gemm.kc, gemm.nc, attn_q_block, attn_kv_block, attn_kv_group_kib and "
+        "parallel_grain must all be positive");
   }
   if (p.gemm.mc > (1 << 20) || p.gemm.kc > (1 << 20) || p.gemm.nc > (1 << 20) ||
       p.attn_q_block > 4096 || p.attn_kv_block > 4096) {
@@ -107,13 +110,14 @@ Status load_profile_file(const std::string& path, TuningProfile* profile) {
       return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
                                       ": value is not an integer");
     }
-    int* field = key == "gemm.mc"          ? &profile->gemm.mc
-                 : key == "gemm.kc"        ? &profile->gemm.kc
-                 : key == "gemm.nc"        ? &profile->gemm.nc
-                 : key == "attn_q_block"   ? &profile->attn_q_block
-                 : key == "attn_kv_block"  ? &profile->attn_kv_block
-                 : key == "parallel_grain" ? &profile->parallel_grain
-                                           : nullptr;
+    int* field = key == "gemm.mc"             ? &profile->gemm.mc
+                 : key == "gemm.kc"           ? &profile->gemm.kc
+                 : key == "gemm.nc"           ? &profile->gemm.nc
+                 : key == "attn_q_block"      ? &profile->attn_q_block
+                 : key == "attn_kv_block"     ? &profile->attn_kv_block
+                 : key == "attn_kv_group_kib" ? &profile->attn_kv_group_kib
+                 : key == "parallel_grain"    ? &profile->parallel_grain
+                                              : nullptr;
     if (field == nullptr) {
       return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
                                       ": unknown key '" + key + "'");

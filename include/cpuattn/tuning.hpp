@@ -14,10 +14,11 @@ struct GemmBlocking {
 
 struct TuningProfile {
   GemmBlocking gemm;
-  int attn_q_block = 0;    // queries per flash block (rounded to the kernel's tile)
-  int attn_kv_block = 0;   // keys per flash block (rounded to the kernel's tile)
-  int parallel_grain = 1;  // minimum tasks per chunk handed to one thread
-  std::string source;      // "defaults from caches: L1 48K L2 1024K ..." or the file it came from
+  int attn_q_block = 0;       // queries per flash block (rounded to the kernel's tile)
+  int attn_kv_block = 0;      // keys per flash block (rounded to the kernel's tile)
+  int attn_kv_group_kib = 0;  // K and V packed per group of heads, KiB (one head at least)
+  int parallel_grain = 1;     // minimum tasks per chunk handed to one thread
+  std::string source;  // "defaults from caches: L1 48K L2 1024K ..." or the file it came from
 };
 
 }  // namespace cpuattn

@@ -62,7 +62,8 @@ void add_run_context() {
                                   std::to_string(ctx.profile().gemm.kc) + "/" +
                                   std::to_string(ctx.profile().gemm.nc) + ", attention q/kv " +
                                   std::to_string(ctx.profile().attn_q_block) + "/" +
-                                  std::to_string(ctx.profile().attn_kv_block));
+                                  std::to_string(ctx.profile().attn_kv_block) + ", kv group " +
+                                  std::to_string(ctx.profile().attn_kv_group_kib) + " KiB");
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   benchmark::AddCustomContext("OPENBLAS_CORETYPE", core ? core : "(unset)");
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());

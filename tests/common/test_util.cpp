@@ -71,6 +71,7 @@ TuningProfile tiny_profile(int mr, int nr) {
   p.gemm.nc = nr;
   p.attn_q_block = 1;  // rounded up to the tile by the driver
   p.attn_kv_block = 1;
+  p.attn_kv_group_kib = 1;  // one (batch, kv head) per packed group
   p.parallel_grain = 1;
   p.source = "tiny test blocks";
   return p;

@@ -88,13 +88,14 @@ TEST(Context, ProfileFileOverridesDefaults) {
   const std::string path = ::testing::TempDir() + "/cpuattn_profile.txt";
   {
     std::ofstream f(path);
-    f << "# measured\ngemm.kc = 128\nattn_kv_block=48\n";
+    f << "# measured\ngemm.kc = 128\nattn_kv_block=48\nattn_kv_group_kib = 256\n";
   }
   EnvGuard env("CPUATTN_PROFILE", path.c_str());
   Context ctx;
   ASSERT_TRUE(Context::create({}, &ctx).is_ok());
   EXPECT_EQ(ctx.profile().gemm.kc, 128);
   EXPECT_EQ(ctx.profile().attn_kv_block, 48);
+  EXPECT_EQ(ctx.profile().attn_kv_group_kib, 256);
   EXPECT_EQ(ctx.profile().source, path);
   {
     std::ofstream f(path);
