@@ -18,18 +18,24 @@ struct GemmTile {
   static constexpr int kNv = TileShape<Arch>::kNv;
   static constexpr int kNr = TileShape<Arch>::kNr;
 
-  // kRows: A(r, p) = a[r * lda + p]; else a[p * lda + r]. kFullM: m == kMr (offsets are constants).
-  template <bool kRows, bool kFullM>
-  static inline void accumulate(const TileArgs& t, Vec (&acc)[kMr][kNv]) {
+  // Short edge tiles compute 2/3 or 1/3 of the rows: a 4-row tail (64 rows = 5 x 12 + 4) no
+  // longer costs a full 12-row tile.
+  static constexpr int kMr2 = kMr * 2 / 3;
+  static constexpr int kMr1 = kMr / 3;
+
+  // kM rows of accumulators (m <= kM). kRows: A(r, p) = a[r * lda + p]; else a[p * lda + r].
+  // kFullM: m == kM (offsets are constants).
+  template <bool kRows, int kM, bool kFullM>
+  static inline void accumulate(const TileArgs& t, Vec (&acc)[kM][kNv]) {
     const float* b = t.b;
     // Row r of A at base[r / 3] + (r % 3) * lda: four base pointers and one index register
     // (scaled by 4 or 8 in the address) instead of twelve offsets, which spilled out of the
     // general registers in the k loop.
-    constexpr int kBases = (kMr + 2) / 3;
+    constexpr int kBases = (kM + 2) / 3;
     const float* base[kBases];
-    int64_t off[kMr];
+    int64_t off[kM];
 #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < kM; ++r) {
       const int64_t row = kFullM ? r : std::min(r, t.m - 1);  // never read rows >= m
       off[r] = kRows ? row * t.lda : row;
     }
@@ -41,7 +47,7 @@ struct GemmTile {
 #pragma GCC unroll 4
       for (int v = 0; v < kNv; ++v) bv[v] = Vec::load_unaligned(b + v * kW);
 #pragma GCC unroll 16
-      for (int r = 0; r < kMr; ++r) {
+      for (int r = 0; r < kM; ++r) {
         const float* row = base[r / 3];
         // Full tiles address rows by the constant multiple; edge tiles repeat row m - 1.
         const Vec av(kRows && kFullM ? row[(r % 3) * t.lda] : row[off[r] - off[r / 3 * 3]]);
@@ -104,9 +110,9 @@ struct GemmTile {
     }
   }
 
-  // One instantiation per (layout, full rows): a shared accumulator array across the two row
+  // One instantiation per (layout, rows, full rows): a shared accumulator array across the row
   // cases made GCC keep it in memory after the loop.
-  template <bool kRows, bool kFullM>
+  template <bool kRows, int kM, bool kFullM>
   static void run_tile(const TileArgs& t) {
     if (t.prefetch_c) {
       // Start the C lines' ownership requests now so they overlap the k loop: C rows ldc apart
@@ -115,22 +121,24 @@ struct GemmTile {
         for (int j = 0; j < kNr; j += 16) __builtin_prefetch(t.c + r * t.ldc + j, 1, 3);
       }
     }
-    Vec acc[kMr][kNv];
+    Vec acc[kM][kNv];
 #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < kM; ++r) {
 #pragma GCC unroll 4
       for (int v = 0; v < kNv; ++v) acc[r][v] = Vec(0.0f);
     }
-    accumulate<kRows, kFullM>(t, acc);
-    if (kFullM && t.n == kNr) {
-      store_full(t, acc);
-      return;
+    accumulate<kRows, kM, kFullM>(t, acc);
+    if constexpr (kM == kMr && kFullM) {
+      if (t.n == kNr) {
+        store_full(t, acc);
+        return;
+      }
     }
-    alignas(64) float tile[kMr * kNr];
+    alignas(64) float tile[kM * kNr];
     // Fully unrolled like every loop over acc: a rolled one makes the array addressable, and GCC
     // then keeps all accumulators in memory.
 #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < kM; ++r) {
 #pragma GCC unroll 4
       for (int v = 0; v < kNv; ++v) acc[r][v].store_aligned(tile + r * kNr + v * kW);
     }
@@ -140,9 +148,13 @@ struct GemmTile {
   template <bool kRows>
   static void run(const TileArgs& t) {
     if (t.m == kMr) {
-      run_tile<kRows, true>(t);
+      run_tile<kRows, kMr, true>(t);
+    } else if (t.m > kMr2) {
+      run_tile<kRows, kMr, false>(t);
+    } else if (t.m > kMr1) {
+      run_tile<kRows, kMr2, false>(t);
     } else {
-      run_tile<kRows, false>(t);
+      run_tile<kRows, kMr1, false>(t);
     }
   }
 };

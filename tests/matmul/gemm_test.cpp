@@ -99,6 +99,26 @@ TEST_P(GemmIsaTest, EdgeSizesAroundTheTileAllTransposes) {
   }
 }
 
+// Every row count of an edge tile (the microkernel computes 1/3, 2/3 or all of mr rows), with A
+// read in place by rows or columns and packed, beta 0 and not.
+TEST_P(GemmIsaTest, EveryEdgeTileRowCount) {
+  Context ctx = make_test_context(GetParam(), 1);
+  const uint64_t seed = test_seed();
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  const int mr = ctx.isa() == Isa::kAvx512 ? 12 : 6;
+  const int nr = ctx.isa() == Isa::kAvx512 ? 32 : ctx.isa() == Isa::kAvx2 ? 16 : 8;
+  for (int64_t m = 1; m <= 2 * mr; ++m) {
+    for (int layout = 0; layout < 4; ++layout) {
+      // 0, 1: A rows in place (1: B transposed, beta 0.5); 2: A transposed and n <= 2 nr,
+      // columns in place; 3: A transposed and wide, packed.
+      const int64_t n = layout == 3 ? 4 * nr + 5 : nr + 3;
+      check_gemm(ctx, Shape{m, n, 9, layout >= 2, layout == 1, 1.0f, layout == 1 ? 0.5f : 0.0f, 0},
+                 rng);
+    }
+  }
+}
+
 TEST_P(GemmIsaTest, RandomSizesAlphaBeta) {
   Context ctx = make_test_context(GetParam(), 2);
   const uint64_t seed = test_seed() + 1;
