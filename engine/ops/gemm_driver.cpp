@@ -1,6 +1,7 @@
 #include "ops/gemm_driver.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace cpuattn::detail {
 namespace {
@@ -25,6 +26,20 @@ struct Plan {
   bool prefetch_c;
 };
 
+// Whether mr rows lda floats apart crowd into so few L1 sets that they evict each other between
+// uses: an L1 way is 4 KiB on every x86 core we target (64 sets of 64 B), and at lda = 1024 or
+// 2048 all 12 rows share one set, beyond an 8-way L1 (Zen 4: 1024^3 and 2048^3 ran 10% faster
+// packed). Six rows per set (lda = 512) still ran best in place.
+bool rows_share_l1_sets(int64_t lda, int64_t mr) {
+  constexpr int64_t kSets = 64, kLine = 64;
+  const int64_t bytes = lda * static_cast<int64_t>(sizeof(float));
+  if (bytes % kLine != 0) return false;  // rows drift across sets
+  const int64_t stride_lines = bytes / kLine % kSets;
+  const int64_t distinct = kSets / std::gcd(stride_lines == 0 ? kSets : stride_lines, kSets);
+  const int64_t rows_per_set = (mr + std::min(distinct, mr) - 1) / std::min(distinct, mr);
+  return rows_per_set > 6;
+}
+
 Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   Plan plan{};
   plan.kt = ctx.kernels;
@@ -34,11 +49,12 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   plan.kc = blk.kc;
   plan.mc = std::max<int64_t>(plan.mr, blk.mc / plan.mr * plan.mr);
   plan.nc = std::max<int64_t>(plan.nr, blk.nc / plan.nr * plan.nr);
-  // A in place whenever its rows are contiguous: the microkernel broadcasts from mr row streams,
+  // A in place when its rows are contiguous: the microkernel broadcasts from mr row streams,
   // and a scalar transposing pack cost ~10% at 512^3 (measured: 176 -> 193 GFLOP/s without it).
-  // Contiguous columns (A transposed) are read in place for narrow products only, where packing
-  // cannot be amortised.
-  if (p.a_cs == 1) {
+  // Rows that thrash one L1 set are packed, unless the product is too narrow for the packed
+  // block to be reused (2048 x 64 x 2048 lost 25% packed). Contiguous columns (A transposed)
+  // are read in place for narrow products only, where packing cannot be amortised.
+  if (p.a_cs == 1 && (p.n <= 4 * plan.nr || !rows_share_l1_sets(p.a_rs, plan.mr))) {
     plan.a_source = ASource::kRows;
   } else if (p.n <= 2 * plan.nr && p.a_rs == 1) {
     plan.a_source = ASource::kCols;
