@@ -119,6 +119,21 @@ TEST_P(GemmIsaTest, EveryEdgeTileRowCount) {
   }
 }
 
+// Row strides of 1024 and 2048 floats put every A row in one L1 set: wide products pack A
+// instead of reading it in place; narrow ones still read it in place.
+TEST_P(GemmIsaTest, SetConflictingRowStrides) {
+  Context ctx = make_test_context(GetParam(), 2);
+  const uint64_t seed = test_seed();
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  for (int64_t lda : {1024, 2048}) {
+    for (int64_t n : {40, 301}) {
+      const int64_t k = 70;
+      check_gemm(ctx, Shape{53, n, k, false, false, 1.0f, 0.0f, lda - k}, rng);
+    }
+  }
+}
+
 TEST_P(GemmIsaTest, RandomSizesAlphaBeta) {
   Context ctx = make_test_context(GetParam(), 2);
   const uint64_t seed = test_seed() + 1;
