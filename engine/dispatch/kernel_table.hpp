@@ -52,9 +52,17 @@ using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64
 // and query c (c < cols, cols a multiple of the vector width), in log2 units (natural logits times
 // log2(e), which the caller folds into its query scale). Updates the running max m[c] and sum
 // l[c], writes the rescale factor alpha[c] = 2^(m_old - m_new) and replaces scores by
-// p = 2^(s - m_new) = exp(natural logit - natural max). Fully masked columns (-inf so far) keep p = 0, alpha = 0.
-// Causal (visible_base != INT64_MIN): column c sees only rows r < c + visible_base; for each
-// vector of columns the rows none of its columns sees are skipped and written as p = 0.
+// p = 2^(s - m_new) = exp(natural logit - natural max). Fully masked columns (-inf so far) keep p =
+// 0, alpha = 0. Causal (visible_base != INT64_MIN): column c sees only rows r < c + visible_base;
+// for each vector of columns the rows none of its columns sees are skipped and written as p = 0.
+// softmax_row over rows rows: x + r * ldx, bias + r * ldbias (bias may be null), y + r * ldy. One
+// call per run of rows, so short rows do not pay a call and the driver's indexing each (a third
+// of a 128-column row's instructions did). With stage, rows are streamed as in softmax_row and
+// each prefetches the row `ahead` rows on.
+using SoftmaxRowsFn = void (*)(const float* x, int64_t ldx, const float* bias, int64_t ldbias,
+                               float* y, int64_t ldy, int64_t rows, int64_t n, float scale,
+                               bool log, float* stage, int64_t ahead);
+
 using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int64_t visible_base,
                                  float* m, float* l, float* alpha);
 
@@ -75,6 +83,7 @@ struct KernelTable {
   PackAFn pack_a;
   PackBFn pack_b;
   SoftmaxRowFn softmax_row;
+  SoftmaxRowsFn softmax_rows;
   OnlineSoftmaxFn online_softmax;
   ExpFn exp;
   ExpFn exp2;

@@ -28,6 +28,7 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.pack_a = &Pack<Arch>::pack_a;
   t.pack_b = &Pack<Arch>::pack_b;
   t.softmax_row = &SoftmaxRow<Arch>::softmax_row;
+  t.softmax_rows = &SoftmaxRow<Arch>::softmax_rows;
   t.online_softmax = &OnlineSoftmax<Arch>::run;
   t.exp = &Elementwise<Arch>::exp;
   t.exp2 = &Elementwise<Arch>::exp2;

@@ -120,7 +120,25 @@ struct SoftmaxRow {
       run<false>(x, nullptr, y, n, scale, log, stage, next);
     }
   }
+
+  static void softmax_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
+                           int64_t ldy, int64_t rows, int64_t n, float scale, bool log,
+                           float* stage, int64_t ahead);
 };
+
+template <class Arch>
+void SoftmaxRow<Arch>::softmax_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias,
+                                    float* y, int64_t ldy, int64_t rows, int64_t n, float scale,
+                                    bool log, float* stage, int64_t ahead) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* next = stage != nullptr && r + ahead < rows ? x + (r + ahead) * ldx : nullptr;
+    if (bias != nullptr) {
+      run<true>(x + r * ldx, bias + r * ldbias, y + r * ldy, n, scale, log, stage, next);
+    } else {
+      run<false>(x + r * ldx, nullptr, y + r * ldy, n, scale, log, stage, next);
+    }
+  }
+}
 
 // The fused attention's block step (contract: OnlineSoftmaxFn in kernel_table.hpp).
 template <class Arch>

@@ -62,34 +62,45 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
       total_rows * cols * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
   // Prefetch (streaming only) about 8 KiB ahead: far enough for DRAM latency even for short rows.
   const int64_t ahead = std::max<int64_t>(1, 2048 / cols);
+  // Rows of one head with the same valid length and unit column strides go to the kernel as a
+  // run; causal rows (a different length each) and strided ones go one at a time.
+  const bool runs = !p.causal && p.src_strides[3] == 1 && p.dst_strides[3] == 1 &&
+                    (p.bias == nullptr || p.bias_strides[3] == 1);
+  const float fill = p.log ? -std::numeric_limits<float>::infinity() : 0.0f;
   ctx.runtime->parallel_for(total_rows, grain, [&](int64_t begin, int64_t end) {
     float* scratch = ws.worker(worker_index());
-    // (b, h, r) of row idx, stepped rather than divided out per row (six divisions were a sixth of
-    // a 128-column row's time).
-    int64_t r = begin % rows, h = (begin / rows) % heads, b = begin / (rows * heads);
-    for (int64_t idx = begin; idx < end; ++idx) {
+    for (int64_t idx = begin; idx < end;) {
+      const int64_t r0 = idx % rows, h = (idx / rows) % heads, b = idx / (rows * heads);
+      const int64_t count = std::min(end - idx, rows - r0);  // rows r0 .. of head (b, h)
       const int64_t key_length = p.key_lengths != nullptr ? p.key_lengths[b] : cols;
-      const int64_t valid = softmax_valid_columns(p.causal, r, rows, cols, key_length);
-      StridedRow x{p.src + b * p.src_strides[0] + h * p.src_strides[1] + r * p.src_strides[2],
-                   p.src_strides[3]};
-      StridedRow bias{};
-      if (p.bias != nullptr) {
-        bias = {p.bias + b * p.bias_strides[0] + h * p.bias_strides[1] + r * p.bias_strides[2],
-                p.bias_strides[3]};
+      const float* x = p.src + b * p.src_strides[0] + h * p.src_strides[1] + r0 * p.src_strides[2];
+      const float* bias = p.bias == nullptr ? nullptr
+                                            : p.bias + b * p.bias_strides[0] +
+                                                  h * p.bias_strides[1] + r0 * p.bias_strides[2];
+      float* y = p.dst + b * p.dst_strides[0] + h * p.dst_strides[1] + r0 * p.dst_strides[2];
+      if (runs) {
+        const int64_t valid = softmax_valid_columns(false, r0, rows, cols, key_length);
+        if (valid > 0) {
+          kt.softmax_rows(x, p.src_strides[2], bias, p.bias_strides[2], y, p.dst_strides[2], count,
+                          valid, p.scale, p.log, stream ? scratch : nullptr, ahead);
+        }
+        for (int64_t r = 0; r < count && valid < cols; ++r) {
+          std::fill(y + r * p.dst_strides[2] + std::max<int64_t>(valid, 0),
+                    y + r * p.dst_strides[2] + cols, fill);
+        }
+      } else {
+        for (int64_t r = 0; r < count; ++r) {
+          const int64_t valid = softmax_valid_columns(p.causal, r0 + r, rows, cols, key_length);
+          const float* next =
+              stream && r + ahead < count ? x + (r + ahead) * p.src_strides[2] : nullptr;
+          masked_softmax_row(
+              kt, {x + r * p.src_strides[2], p.src_strides[3]},
+              {bias == nullptr ? nullptr : bias + r * p.bias_strides[2], p.bias_strides[3]},
+              y + r * p.dst_strides[2], p.dst_strides[3], cols, valid, p.scale, p.log, stream, next,
+              scratch);
+        }
       }
-      float* y = p.dst + b * p.dst_strides[0] + h * p.dst_strides[1] + r * p.dst_strides[2];
-      const float* next = nullptr;
-      if (stream && idx + ahead < end) {
-        const int64_t n = idx + ahead;
-        const int64_t rn = n % rows, hn = (n / rows) % heads, bn = n / (rows * heads);
-        next = p.src + bn * p.src_strides[0] + hn * p.src_strides[1] + rn * p.src_strides[2];
-      }
-      masked_softmax_row(kt, x, bias, y, p.dst_strides[3], cols, valid, p.scale, p.log, stream,
-                         next, scratch);
-      if (++r == rows) {
-        r = 0;
-        if (++h == heads) h = 0, ++b;
-      }
+      idx += count;
     }
     if (stream) kt.stream_fence();  // before this worker signals completion
   });

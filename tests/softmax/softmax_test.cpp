@@ -292,6 +292,29 @@ TEST_P(SoftmaxIsaTest, LargeOutputsTakeTheStreamingPath) {
   }
 }
 
+// The streaming path for runs of rows (no causal mask): key padding per batch, unaligned dst.
+TEST_P(SoftmaxIsaTest, LargeOutputsStreamRunsOfRows) {
+  std::mt19937_64 rng(test_seed() + 8);
+  Context ctx = make_test_context(GetParam(), 2);
+  const int64_t batch = 2, rows = 1050, cols = 2053;
+  std::vector<float> x = random_floats(rng, batch * rows * cols, -5, 5),
+                     y(batch * rows * cols + 1);
+  const int32_t lengths[batch] = {2000, static_cast<int32_t>(cols)};
+  SoftmaxOptions o;
+  o.scale = 0.5f;
+  o.key_lengths = lengths;
+  ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {batch, 1, rows, cols}),
+                      TensorView<float>(y.data() + 1, {batch, 1, rows, cols}), o)
+                  .is_ok());
+  for (int64_t r = 0; r < batch * rows; r += 37) {
+    const int64_t valid = lengths[r / rows];
+    const auto want = ref::softmax_row(x.data() + r * cols, 1, nullptr, 1, cols, valid, 0.5, false);
+    double big_a = 0;
+    for (int64_t j = 0; j < valid; ++j) big_a = std::max(big_a, std::fabs(0.5 * x[r * cols + j]));
+    check_row(want, y.data() + 1 + r * cols, 1, cols, big_a, false, "row " + std::to_string(r));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, SoftmaxIsaTest, ::testing::ValuesIn(testable_isas()),
                          isa_param_name);
 
