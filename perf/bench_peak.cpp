@@ -48,9 +48,8 @@ void bm_copy_bandwidth(benchmark::State& state) {
     std::memcpy(dst.data() + begin, src.data() + begin, part * sizeof(float));
     benchmark::ClobberMemory();
   }
-  state.counters["GBps"] =
-      benchmark::Counter(8.0 * static_cast<double>(part) * 1e-9,
-                         benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GBps"] = benchmark::Counter(8.0 * static_cast<double>(part) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(bm_copy_bandwidth)->Name("peak/copy")->Threads(1)->Threads(2)->UseRealTime();
 

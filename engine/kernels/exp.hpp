@@ -14,11 +14,12 @@
 //
 // vexp2_nonpositive(x) = 2^x for x <= 0, the fused attention's exp: its scores carry log2(e) in
 // the query scale, so the exponent needs no Cody-Waite reduction (f = x - round(x) is exact) and
-// no overflow clamp: 10 vector operations against 15 for the earlier vexp (the online softmax's exp pass went
-// from 14.4 to 9.7 ms at 12 x 2048^2, D = 64). Degree-6 minimax polynomial of 2^f on
-// [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp). x <= -160 (and -inf) gives exactly 0, NaN stays NaN.
-// Measured maximum error over every float in [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against
-// the correctly rounded value, on every ISA variant.
+// no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp of 15, the
+// online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64). Degree-6 minimax
+// polynomial of 2^f on
+// [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp). x <= -160 (and -inf) gives exactly 0, NaN stays
+// NaN. Measured maximum error over every float in [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp
+// against the correctly rounded value, on every ISA variant.
 #pragma once
 
 #include <immintrin.h>

@@ -51,9 +51,10 @@ struct AttnRun {
 
 // Runs the case; expects success. The output bound per element is
 //   mag * (2 T + (3 Lk + 16) eps),  mag = sum_j w_j |v_j| (oracle),
-// with T the largest logit error of the row: scale (D + 2) eps sum_d |q_d k_d| + 2 eps (|t| + |bias|)
-// (float dot products, the pre-scaled query; the fused kernel's logits in log2 units round the
-// folded scale * log2(e) and bias * log2(e) once more), exp and reciprocal a few eps, sums Lk eps.
+// with T the largest logit error of the row: scale (D + 2) eps sum_d |q_d k_d| + 2 eps (|t| +
+// |bias|) (float dot products, the pre-scaled query; the fused kernel's logits in log2 units round
+// the folded scale * log2(e) and bias * log2(e) once more), exp and reciprocal a few eps, sums Lk
+// eps.
 inline AttnRun run_attention_case(const Context& ctx, const AttnShape& s, std::mt19937_64& rng) {
   AttnRun run;
   const int64_t B = s.batch, Lq = s.seq_q, Lk = s.seq_kv, Hq = s.heads_q, Hkv = s.heads_kv,

@@ -32,8 +32,12 @@ class ExpIsaTest : public ::testing::TestWithParam<Isa> {
   const detail::KernelTable* kt_ = nullptr;
 };
 
-double exp_exact(double x) { return std::exp(x); }
-double exp2_exact(double x) { return std::exp2(x); }
+double exp_exact(double x) {
+  return std::exp(x);
+}
+double exp2_exact(double x) {
+  return std::exp2(x);
+}
 
 // Sweeps the floats of [lo, hi] (lo <= 0 <= hi) with the given bit stride through fn; returns the
 // largest ulp error against exact(x) rounded once.
@@ -115,8 +119,11 @@ TEST_P(ExpIsaTest, Exp2WithinFourUlpOverMinus150To0) {
 
 TEST_P(ExpIsaTest, Exp2SpecialValues) {
   const float inf = std::numeric_limits<float>::infinity();
-  const float xs[] = {-inf, std::numeric_limits<float>::quiet_NaN(), -1e30f, -160.0f, -149.5f,
-                      -149.0f, -126.0f, -0.5f, 0.0f, -0.0f};
+  const float xs[] = {-inf,    std::numeric_limits<float>::quiet_NaN(),
+                      -1e30f,  -160.0f,
+                      -149.5f, -149.0f,
+                      -126.0f, -0.5f,
+                      0.0f,    -0.0f};
   float ys[std::size(xs)];
   kt_->exp2(xs, ys, static_cast<int64_t>(std::size(xs)));
   EXPECT_EQ(ys[0], 0.0f);  // masked scores must weigh exactly nothing

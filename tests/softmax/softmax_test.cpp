@@ -297,8 +297,7 @@ TEST_P(SoftmaxIsaTest, LargeOutputsStreamRunsOfRows) {
   std::mt19937_64 rng(test_seed() + 8);
   Context ctx = make_test_context(GetParam(), 2);
   const int64_t batch = 2, rows = 1050, cols = 2053;
-  std::vector<float> x = random_floats(rng, batch * rows * cols, -5, 5),
-                     y(batch * rows * cols + 1);
+  std::vector<float> x = random_floats(rng, batch * rows * cols, -5, 5), y(batch * rows * cols + 1);
   const int32_t lengths[batch] = {2000, static_cast<int32_t>(cols)};
   SoftmaxOptions o;
   o.scale = 0.5f;
