@@ -20,8 +20,10 @@ def load(path):
         name = b["run_name"] if "run_name" in b else b["name"]
         name = name.replace("/real_time", "")
         parts = name.split("/")
-        # bm_<op>/<impl>/<args...>   or   peak/fma/<isa>/threads:N
-        if parts[0] == "peak":
+        # bm_<op>/<impl>/<args...>, peak/fma/<isa>/threads:N or peak/copy/threads:N
+        if parts[0] == "peak" and parts[1] == "copy":
+            op, impl, args = "copy", "memcpy", "/".join(parts[2:])
+        elif parts[0] == "peak":
             op, impl, args = "peak", parts[2], "/".join(parts[3:])
         else:
             op, impl, args = parts[0][3:], parts[1], "/".join(parts[2:])
@@ -43,7 +45,8 @@ def threads_of(args):
     return 1
 
 
-def table(results, op, impls, peak, title, unit, own_peers=()):
+def table(results, op, impls, peak, title, unit, own_peers=(), peak_label="% of peak",
+          peak_applies=lambda args: True):
     rows = OrderedDict()
     for (o, impl, args), v in results.items():
         if o == op:
@@ -51,7 +54,7 @@ def table(results, op, impls, peak, title, unit, own_peers=()):
     if not rows:
         return ""
     cols = [i for i in impls if any(i in r for r in rows.values())]
-    head = ["shape"] + cols + ["best peer", "cpuattn / best"] + (["% of peak"] if peak else [])
+    head = ["shape"] + cols + ["best peer", "cpuattn / best"] + ([peak_label] if peak else [])
     lines = [f"### {title} ({unit}, median)", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
     for args, r in rows.items():
@@ -62,7 +65,7 @@ def table(results, op, impls, peak, title, unit, own_peers=()):
         line.append(f"{best[0]} {best[1]:.1f}" if best else "-")
         line.append(f"{ours / best[1]:.2f}x" if best and ours else "-")
         if peak:
-            p = peak.get(threads_of(args))
+            p = peak.get(threads_of(args)) if peak_applies(args) else None
             line.append(f"{100 * ours / p:.0f}%" if p and ours else "-")
         lines.append("| " + " | ".join(line) + " |")
     return "\n".join(lines) + "\n"
@@ -81,21 +84,27 @@ def main():
     for (op, impl, args), v in native.items():
         if impl == "openblas":
             results[(op, f"openblas[native:{native_ctx.get('openblas_corename', '?')}]", args)] = v
-    peak = {}
+    peak, copy = {}, {}
     for (op, impl, args), v in results.items():
         if op == "peak" and impl == "avx512":
             peak[threads_of(args)] = v
+        if op == "copy":
+            copy[threads_of(args)] = v
     print("# cpuattn perf report\n")
-    print(f"Machine: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz; "
+    print(f"Machine: {ctx.get('cpu', '?')}, {ctx.get('num_cpus', '?')} CPUs; "
           f"cpuattn ISA {ctx.get('cpuattn_isa', '?')}, {ctx.get('cpuattn_blocks', '')} "
           f"({ctx.get('cpuattn_profile', '')}); date {ctx.get('date', '?')}.\n")
     print("Peak (register-resident FMA chains, GFLOP/s): " +
           ", ".join(f"{impl} {args.replace('threads:', '')}T {v:.1f}"
                     for (op, impl, args), v in sorted(results.items()) if op == "peak") + "\n")
+    if copy:
+        print("Copy bandwidth (memcpy of 16 Mi floats, GB/s read + written): " +
+              ", ".join(f"{t}T {v:.1f}" for t, v in sorted(copy.items())) + "\n")
     impls_gemm = ["cpuattn"] + sorted({i for (o, i, a) in results if o == "sgemm" and i != "cpuattn"})
     print(table(results, "sgemm", impls_gemm, peak, "sgemm", "GFLOP/s"))
-    print(table(results, "softmax", ["cpuattn", "onednn", "scalar_exp"], None,
-                "softmax (cols, total floats)", "GB/s read + written"))
+    print(table(results, "softmax", ["cpuattn", "onednn", "scalar_exp"], copy,
+                "softmax (cols, total floats)", "GB/s read + written", peak_label="% of copy",
+                peak_applies=lambda args: "total:16777216" in args))
     print(table(results, "attention",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], peak,
                 "attention (B, H, Lq, Lk, D; causal counts half the FLOPs)", "GFLOP/s",

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,8 +54,26 @@ void set_gbps(benchmark::State& state, double bytes) {
       benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// "AMD EPYC (family 25 model 17)": VMs often hide the model name, and the family/model pair is
+// what tells Zen 4 (25/17) from Zen 5 (26/...); results are only comparable within one of them.
+std::string cpu_description() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, name = "?", family = "?", model = "?";
+  auto value = [](const std::string& l) {
+    const auto colon = l.find(':');
+    return colon == std::string::npos ? std::string() : l.substr(colon + 2);
+  };
+  while (std::getline(f, line) && line.find("flags") != 0) {
+    if (line.rfind("model name", 0) == 0) name = value(line);
+    if (line.rfind("cpu family", 0) == 0) family = value(line);
+    if (line.rfind("model\t", 0) == 0) model = value(line);
+  }
+  return name + " (family " + family + " model " + model + ")";
+}
+
 void add_run_context() {
   const Context& ctx = context_for(1);
+  benchmark::AddCustomContext("cpu", cpu_description());
   benchmark::AddCustomContext("cpuattn_isa", isa_name(ctx.isa()));
   benchmark::AddCustomContext("cpuattn_profile", ctx.profile().source);
   benchmark::AddCustomContext("cpuattn_blocks",
