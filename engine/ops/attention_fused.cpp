@@ -45,9 +45,11 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   const int64_t units = p.batch * p.heads_kv;
   const int64_t by_memory = int64_t{ctx.profile.attn_kv_group_kib} * 1024 / int64_t{sizeof(float)} /
                             std::max<int64_t>(b.unit_floats, 1);
-  // Enough tasks per group (about 4 per thread) to balance the dynamic schedule.
+  // A unit per thread, so every thread packs, and enough tasks per group (about 8 per thread)
+  // that the barrier closing the group waits on little.
   const int64_t tasks_per_unit = (p.heads_q / p.heads_kv) * ((p.seq_q + b.bq - 1) / b.bq);
-  const int64_t by_balance = (4 * ctx.threads() + tasks_per_unit - 1) / tasks_per_unit;
+  const int64_t by_balance =
+      std::max<int64_t>(ctx.threads(), (8 * ctx.threads() + tasks_per_unit - 1) / tasks_per_unit);
   b.units_per_group = std::clamp<int64_t>(std::max(by_memory, by_balance), 1, units);
   return b;
 }
