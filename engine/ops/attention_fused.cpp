@@ -14,16 +14,14 @@ int64_t round_up(int64_t a, int64_t b) {
 constexpr int64_t kNoHorizon = std::numeric_limits<int64_t>::min();
 constexpr float kLog2e = 1.44269504088896341f;
 
-// Packed K and V of one (batch, kv head), shared by all its query blocks and query heads: K rows
-// made contiguous, V in nr-column panels of seq_kv rows. Both are read once per query block, so
-// packing them per block (as a first version did) cost 5% of the run at 12 x 2048^2, D = 64.
-// Heads are packed in groups of at most profile.attn_kv_group_kib.
-
 struct Blocks {
   int64_t bq, bk, dv_pad;
   // Per-worker layout, in floats.
   int64_t q_panel, st, o, stats, total;
-  // Shared: units (batch, kv head) packed per group, each unit_floats (K then V panels).
+  // Shared: the packed K and V of units_per_group units (batch, kv head), unit_floats each. A
+  // unit serves all its query blocks and query heads: K rows made contiguous, V in nr-column
+  // panels of seq_kv rows. Packing V per query block instead (as a first version did) cost 5% of
+  // the run at 12 x 2048^2, D = 64. Groups are about profile.attn_kv_group_kib.
   int64_t k_floats, unit_floats, units_per_group;
 };
 
