@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dispatch/kernel_table.hpp"
 #include "reference.hpp"
 #include "test_util.hpp"
 
@@ -74,6 +75,9 @@ class GemmIsaTest : public ::testing::TestWithParam<Isa> {
   void SetUp() override {
     if (!cpu_supports(GetParam())) GTEST_SKIP() << "CPU lacks " << isa_name(GetParam());
   }
+  // The register tile of the ISA under test.
+  int mr() const { return detail::kernel_table_for(GetParam())->mr; }
+  int nr() const { return detail::kernel_table_for(GetParam())->nr; }
 };
 
 TEST_P(GemmIsaTest, EdgeSizesAroundTheTileAllTransposes) {
@@ -81,8 +85,7 @@ TEST_P(GemmIsaTest, EdgeSizesAroundTheTileAllTransposes) {
   const uint64_t seed = test_seed();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
-  const int mr = ctx.isa() == Isa::kAvx512 ? 12 : 6;
-  const int nr = ctx.isa() == Isa::kAvx512 ? 32 : ctx.isa() == Isa::kAvx2 ? 16 : 8;
+  const int mr = this->mr(), nr = this->nr();
   const std::vector<int64_t> sizes = {1,      2,      7,  mr - 1, mr,         mr + 1,
                                       2 * mr, nr - 1, nr, nr + 1, 2 * nr + 3, 67};
   std::uniform_int_distribution<size_t> pick(0, sizes.size() - 1);
@@ -106,8 +109,7 @@ TEST_P(GemmIsaTest, EveryEdgeTileRowCount) {
   const uint64_t seed = test_seed();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
-  const int mr = ctx.isa() == Isa::kAvx512 ? 12 : 6;
-  const int nr = ctx.isa() == Isa::kAvx512 ? 32 : ctx.isa() == Isa::kAvx2 ? 16 : 8;
+  const int mr = this->mr(), nr = this->nr();
   for (int64_t m = 1; m <= 2 * mr; ++m) {
     for (int layout = 0; layout < 4; ++layout) {
       // 0, 1: A rows in place (1: B transposed, beta 0.5); 2: A transposed and n <= 2 nr,

@@ -73,14 +73,21 @@ int64_t sweep(detail::ExpFn fn, double (*exact)(double), float lo, float hi, uin
   return worst;
 }
 
-TEST_P(ExpIsaTest, WithinFourUlpOverMinus88To88) {
+// Sweeps [lo, hi] (every float with CPUATTN_EXP_FULL_SWEEP, else every 16th) and expects at most
+// 4 ulp; prints the largest error.
+void expect_within_four_ulp(Isa isa, detail::ExpFn fn, double (*exact)(double), float lo, float hi,
+                            const char* name) {
   const bool full = std::getenv("CPUATTN_EXP_FULL_SWEEP") != nullptr;
   float worst_x = 0.0f;
-  const int64_t worst = sweep(kt_->exp, exp_exact, -88.0f, 88.0f, full ? 1 : 16, &worst_x);
-  RecordProperty("max_ulp", static_cast<int>(worst));
-  std::printf("[ %s ] exp max error %lld ulp (at x = %.9g)%s\n", isa_name(GetParam()),
+  const int64_t worst = sweep(fn, exact, lo, hi, full ? 1 : 16, &worst_x);
+  ::testing::Test::RecordProperty("max_ulp", static_cast<int>(worst));
+  std::printf("[ %s ] %s max error %lld ulp (at x = %.9g)%s\n", isa_name(isa), name,
               static_cast<long long>(worst), worst_x, full ? " over every float" : "");
   EXPECT_LE(worst, 4) << "at x = " << worst_x;
+}
+
+TEST_P(ExpIsaTest, WithinFourUlpOverMinus88To88) {
+  expect_within_four_ulp(GetParam(), kt_->exp, exp_exact, -88.0f, 88.0f, "exp");
 }
 
 TEST_P(ExpIsaTest, SpecialValues) {
@@ -108,13 +115,7 @@ TEST_P(ExpIsaTest, SpecialValues) {
 // The fused attention's exp2, over its whole domain: everything in [-150, 0] (below, the result
 // rounds to 0).
 TEST_P(ExpIsaTest, Exp2WithinFourUlpOverMinus150To0) {
-  const bool full = std::getenv("CPUATTN_EXP_FULL_SWEEP") != nullptr;
-  float worst_x = 0.0f;
-  const int64_t worst = sweep(kt_->exp2, exp2_exact, -150.0f, 0.0f, full ? 1 : 16, &worst_x);
-  RecordProperty("max_ulp", static_cast<int>(worst));
-  std::printf("[ %s ] exp2 max error %lld ulp (at x = %.9g)%s\n", isa_name(GetParam()),
-              static_cast<long long>(worst), worst_x, full ? " over every float" : "");
-  EXPECT_LE(worst, 4) << "at x = " << worst_x;
+  expect_within_four_ulp(GetParam(), kt_->exp2, exp2_exact, -150.0f, 0.0f, "exp2");
 }
 
 TEST_P(ExpIsaTest, Exp2SpecialValues) {
