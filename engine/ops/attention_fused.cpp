@@ -18,11 +18,15 @@ struct Blocks {
   int64_t bq, bk, dv_pad;
   // Per-worker layout, in floats.
   int64_t q_panel, st, o, stats, total;
-  // Shared: the packed K and V of units_per_group units (batch, kv head), unit_floats each. A
-  // unit serves all its query blocks and query heads: K rows made contiguous, V in nr-column
-  // panels of seq_kv rows. Packing V per query block instead (as a first version did) cost 5% of
-  // the run at 12 x 2048^2, D = 64. Groups are about profile.attn_kv_group_kib.
-  int64_t k_floats, unit_floats, units_per_group;
+  // Shared (pack_kv): the packed K and V of units_per_group units (batch, kv head), unit_floats
+  // each. A unit serves all its query blocks and query heads: K rows made contiguous, V in
+  // nr-column panels of seq_kv rows. Packing V per query block instead cost 5% of the run at
+  // 12 x 2048^2, D = 64. Groups are about profile.attn_kv_group_kib.
+  // Without pack_kv (one query block per unit, as in decode), K is read in place and each key
+  // block of V is packed into the worker's v_panel as it is used: packing whole heads first cost
+  // 10-40% there (5.1 -> 3.0 GB/s of K and V at (8, 32, 1, 4096, 128) with K copied too).
+  bool pack_kv;
+  int64_t v_panel, k_floats, unit_floats, units_per_group;
 };
 
 Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
@@ -36,16 +40,18 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   b.st = b.q_panel + round_up(b.bq * p.head_dim, 16);
   b.o = b.st + b.bk * b.bq;
   b.stats = b.o + b.bq * b.dv_pad;
-  b.total = b.stats + 3 * b.bq;
+  b.v_panel = b.stats + 3 * b.bq;
 
-  b.k_floats = round_up(p.seq_kv * p.head_dim, 16);
-  b.unit_floats = b.k_floats + round_up(p.seq_kv * b.dv_pad, 16);
+  const int64_t tasks_per_unit = (p.heads_q / p.heads_kv) * ((p.seq_q + b.bq - 1) / b.bq);
+  b.pack_kv = tasks_per_unit >= 2;
+  b.total = b.v_panel + (b.pack_kv ? 0 : b.bk * b.dv_pad);
+  b.k_floats = b.pack_kv ? round_up(p.seq_kv * p.head_dim, 16) : 0;
+  b.unit_floats = b.pack_kv ? b.k_floats + round_up(p.seq_kv * b.dv_pad, 16) : 0;
   const int64_t units = p.batch * p.heads_kv;
   const int64_t by_memory = int64_t{ctx.profile.attn_kv_group_kib} * 1024 / int64_t{sizeof(float)} /
                             std::max<int64_t>(b.unit_floats, 1);
   // A unit per thread, so every thread packs, and enough tasks per group (about 8 per thread)
   // that the barrier closing the group waits on little.
-  const int64_t tasks_per_unit = (p.heads_q / p.heads_kv) * ((p.seq_q + b.bq - 1) / b.bq);
   const int64_t by_balance =
       std::max<int64_t>(ctx.threads(), (8 * ctx.threads() + tasks_per_unit - 1) / tasks_per_unit);
   b.units_per_group = std::clamp<int64_t>(std::max(by_memory, by_balance), 1, units);
@@ -101,9 +107,10 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   float* alpha = l + bq;
 
   const float* qbase = p.q + b * p.qs[0] + i0 * p.qs[1] + h * p.qs[2];
-  const float* kbase = unit;
-  const float* v_panels = unit + blk.k_floats;
-  const int64_t D = p.head_dim, Dv = p.head_dim_v, ldk = D;
+  const int64_t g = p.kv_head(h);
+  const float* kbase = blk.pack_kv ? unit : p.k + b * p.ks[0] + g * p.ks[2];
+  const float* vbase = p.v + b * p.vs[0] + g * p.vs[2];
+  const int64_t D = p.head_dim, Dv = p.head_dim_v, ldk = blk.pack_kv ? D : p.ks[1];
   const int64_t qn_pad = round_up(qn, nr);
 
   // Q block as the B operand of S^T = K Q^T: nr-query panels of D rows, pre-scaled, in log2
@@ -153,6 +160,11 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
     const int64_t visible_base = p.causal ? i0 + offset - j0 + 1 : kNoHorizon;
     kt.online_softmax(st, bq, static_cast<int>(nk), static_cast<int>(qn_pad), visible_base, m, l,
                       alpha);
+    // V panels: the unit's (seq_kv rows each), or this key block packed now (nk rows each).
+    const float* v_panels = blk.pack_kv ? unit + blk.k_floats : work + blk.v_panel;
+    const int64_t v_rows = blk.pack_kv ? p.seq_kv : nk;
+    if (!blk.pack_kv)
+      kt.pack_b(vbase + j0 * p.vs[1], p.vs[1], p.vs[3], nk, Dv, 1.0f, work + blk.v_panel);
     for (int64_t dc = 0; dc < Dv; dc += nr) {
       for (int64_t ir = 0; ir < qn; ir += mr) {
         TileArgs t{};
@@ -160,7 +172,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
         t.k = p.causal ? std::clamp<int64_t>(i0 + ir + mr + offset - j0, 0, nk) : nk;
         t.a = st + ir;
         t.lda = bq;
-        t.b = v_panels + dc * p.seq_kv + j0 * nr;
+        t.b = v_panels + dc * v_rows + (blk.pack_kv ? j0 : 0) * nr;
         t.ldb = nr;
         t.c = o + ir * blk.dv_pad + dc;
         t.ldc = blk.dv_pad;
@@ -208,12 +220,13 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
   // its query blocks.
   for (int64_t u0 = 0; u0 < units; u0 += blk.units_per_group) {
     const int64_t nu = std::min(blk.units_per_group, units - u0);
-    ctx.runtime->parallel_for(nu, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t u = begin; u < end; ++u) {
-        pack_unit(kt, blk, p, (u0 + u) / p.heads_kv, (u0 + u) % p.heads_kv,
-                  ws.shared() + u * blk.unit_floats);
-      }
-    });
+    if (blk.pack_kv)
+      ctx.runtime->parallel_for(nu, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t u = begin; u < end; ++u) {
+          pack_unit(kt, blk, p, (u0 + u) / p.heads_kv, (u0 + u) % p.heads_kv,
+                    ws.shared() + u * blk.unit_floats);
+        }
+      });
     // Head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7% slower at
     // 4 x 12 x 512^2); within a head the largest causal blocks come first, so the schedule ends on
     // small ones.
