@@ -53,8 +53,10 @@ struct SoftmaxRow {
     }
     if (mx == -kInf) {  // every column masked, or NaN among -inf (the vector max skips NaN)
       bool nan = false;
-      for (int64_t j = 0; j < n; ++j)
-        nan |= logit<kBias>(x, bias, j, scale) != logit<kBias>(x, bias, j, scale);
+      for (int64_t j = 0; j < n; ++j) {
+        const float t = logit<kBias>(x, bias, j, scale);
+        nan |= t != t;
+      }
       const float fill = nan ? std::numeric_limits<float>::quiet_NaN() : log ? -kInf : 0.0f;
       for (int64_t j = 0; j < n; ++j) y[j] = fill;
       return;
@@ -132,11 +134,8 @@ void SoftmaxRow<Arch>::softmax_rows(const float* x, int64_t ldx, const float* bi
                                     bool log, float* stage, int64_t ahead) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* next = stage != nullptr && r + ahead < rows ? x + (r + ahead) * ldx : nullptr;
-    if (bias != nullptr) {
-      run<true>(x + r * ldx, bias + r * ldbias, y + r * ldy, n, scale, log, stage, next);
-    } else {
-      run<false>(x + r * ldx, nullptr, y + r * ldy, n, scale, log, stage, next);
-    }
+    softmax_row(x + r * ldx, bias != nullptr ? bias + r * ldbias : nullptr, y + r * ldy, n, scale,
+                log, stage, next);
   }
 }
 

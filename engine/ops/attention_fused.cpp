@@ -160,11 +160,18 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
     const int64_t visible_base = p.causal ? i0 + offset - j0 + 1 : kNoHorizon;
     kt.online_softmax(st, bq, static_cast<int>(nk), static_cast<int>(qn_pad), visible_base, m, l,
                       alpha);
-    // V panels: the unit's (seq_kv rows each), or this key block packed now (nk rows each).
-    const float* v_panels = blk.pack_kv ? unit + blk.k_floats : work + blk.v_panel;
-    const int64_t v_rows = blk.pack_kv ? p.seq_kv : nk;
-    if (!blk.pack_kv)
+    // This key block's V: rows j0.. of the unit's panels (seq_kv rows apart), or packed now
+    // (panels nk rows apart).
+    const float* v_block;
+    int64_t v_panel_rows;
+    if (blk.pack_kv) {
+      v_block = unit + blk.k_floats + j0 * nr;
+      v_panel_rows = p.seq_kv;
+    } else {
       kt.pack_b(vbase + j0 * p.vs[1], p.vs[1], p.vs[3], nk, Dv, 1.0f, work + blk.v_panel);
+      v_block = work + blk.v_panel;
+      v_panel_rows = nk;
+    }
     for (int64_t dc = 0; dc < Dv; dc += nr) {
       for (int64_t ir = 0; ir < qn; ir += mr) {
         TileArgs t{};
@@ -172,7 +179,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
         t.k = p.causal ? std::clamp<int64_t>(i0 + ir + mr + offset - j0, 0, nk) : nk;
         t.a = st + ir;
         t.lda = bq;
-        t.b = v_panels + dc * v_rows + (blk.pack_kv ? j0 : 0) * nr;
+        t.b = v_block + dc * v_panel_rows;
         t.ldb = nr;
         t.c = o + ir * blk.dv_pad + dc;
         t.ldc = blk.dv_pad;
