@@ -150,8 +150,10 @@ Grid make_grid(const Plan& plan, const GemmProblem& p, int threads) {
   g.tm = 1;
   if (threads > 1) {
     // About four tasks per thread, so unequal blocks even out under the dynamic schedule. Split
-    // columns first (each B strip is packed once); rows only when the columns run out.
-    const int64_t target = 4 * threads;
+    // columns first (each B strip is packed once); rows only when the columns run out. A packed
+    // A is packed again by every column part, so then one part per thread: at 1024^3 on 2
+    // threads eight parts packed A eight times (32 MiB of transposing copies for 2 GFLOP).
+    const int64_t target = plan.a_source == ASource::kPacked ? threads : 4 * threads;
     g.tn = std::min(strips, std::max(g.tn, target));
     g.tm = std::min(ceil_div(p.m, plan.mr), ceil_div(target, g.tn));
   }
