@@ -69,6 +69,8 @@ void bm_attention(benchmark::State& state, Impl impl) {
     benchmark::ClobberMemory();
   }
   set_gflops(state, 4.0 * B * H * Lq * Lk * D * (s.causal ? 0.5 : 1.0));
+  // Q, K, V read and the output written: the measure for decoding, which streams K and V.
+  set_gbps(state, 4.0 * B * H * D * (2 * Lq + 2 * Lk));
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
@@ -81,6 +83,7 @@ void shapes(benchmark::internal::Benchmark* b) {
       b->Args({1, 16, 4096, 4096, 128, causal, threads});
     }
     b->Args({4, 12, 128, 512, 64, 0, threads});  // cross attention
+    b->Args({8, 32, 1, 4096, 128, 0, threads});  // decoding: one query over a 4096-token cache
   }
   b->UseRealTime();
 }

@@ -66,6 +66,12 @@ using SoftmaxRowsFn = void (*)(const float* x, int64_t ldx, const float* bias, i
 using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int64_t visible_base,
                                  float* m, float* l, float* alpha);
 
+// st[j * ld + r] = q_r . k_j for r < rows, j < nk: q_r = q + r * ldq, k_j = k + j * ldk, both d
+// contiguous floats; columns rows <= r < cols (cols a multiple of the vector width) are set to 0.
+// For a few query rows (decode), where the microkernel's tile would be mostly padding.
+using ScoreRowsFn = void (*)(const float* q, int64_t ldq, int rows, int cols, const float* k,
+                             int64_t ldk, int64_t nk, int64_t d, float* st, int64_t ld);
+
 // y = exp(x) (vexp) or, for exp2, y = 2^x for x <= 0 (vexp2_nonpositive), n contiguous floats.
 using ExpFn = void (*)(const float* x, float* y, int64_t n);
 using FenceFn = void (*)();
@@ -85,6 +91,7 @@ struct KernelTable {
   SoftmaxRowFn softmax_row;
   SoftmaxRowsFn softmax_rows;
   OnlineSoftmaxFn online_softmax;
+  ScoreRowsFn score_rows;
   ExpFn exp;
   ExpFn exp2;
   ScaleCopyFn scale_copy;

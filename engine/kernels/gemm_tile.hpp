@@ -145,6 +145,43 @@ struct GemmTile {
     store_edge(t, tile);
   }
 
+  // One row (a decoding step's P V, a matrix-vector product), where the kMr1-row tile did 4 times
+  // the work. Alternate k steps go to two accumulator sets, so two FMA chains per vector are in
+  // flight instead of one waiting on its latency.
+  template <bool kRows>
+  static void run_row(const TileArgs& t) {
+    if (t.prefetch_c) {
+      for (int j = 0; j < kNr; j += 16) __builtin_prefetch(t.c + j, 1, 3);
+    }
+    Vec acc0[kNv], acc1[kNv];
+#pragma GCC unroll 4
+    for (int v = 0; v < kNv; ++v) acc0[v] = acc1[v] = Vec(0.0f);
+    const float* a = t.a;
+    const float* b = t.b;
+    const int64_t a_step = kRows ? 1 : t.lda;
+    int64_t p = 0;
+    for (; p + 2 <= t.k; p += 2) {
+      const Vec a0(a[0]), a1(a[a_step]);
+#pragma GCC unroll 4
+      for (int v = 0; v < kNv; ++v) {
+        acc0[v] = xsimd::fma(a0, Vec::load_unaligned(b + v * kW), acc0[v]);
+        acc1[v] = xsimd::fma(a1, Vec::load_unaligned(b + t.ldb + v * kW), acc1[v]);
+      }
+      a += 2 * a_step;
+      b += 2 * t.ldb;
+    }
+    if (p < t.k) {
+      const Vec a0(a[0]);
+#pragma GCC unroll 4
+      for (int v = 0; v < kNv; ++v)
+        acc0[v] = xsimd::fma(a0, Vec::load_unaligned(b + v * kW), acc0[v]);
+    }
+    alignas(64) float tile[kNr];
+#pragma GCC unroll 4
+    for (int v = 0; v < kNv; ++v) (acc0[v] + acc1[v]).store_aligned(tile + v * kW);
+    store_edge(t, tile);
+  }
+
   template <bool kRows>
   static void run(const TileArgs& t) {
     if (t.m == kMr) {
@@ -153,8 +190,10 @@ struct GemmTile {
       run_tile<kRows, kMr, false>(t);
     } else if (t.m > kMr1) {
       run_tile<kRows, kMr2, false>(t);
-    } else {
+    } else if (t.m > 1) {
       run_tile<kRows, kMr1, false>(t);
+    } else {
+      run_row<kRows>(t);
     }
   }
 };

@@ -9,6 +9,7 @@
 #include "kernels/elementwise.hpp"
 #include "kernels/gemm_tile.hpp"
 #include "kernels/pack.hpp"
+#include "kernels/score_rows.hpp"
 #include "kernels/softmax_row.hpp"
 #include "kernels/stream_store.hpp"
 #include "kernels/tile_shape.hpp"
@@ -30,6 +31,7 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.softmax_row = &SoftmaxRow<Arch>::softmax_row;
   t.softmax_rows = &SoftmaxRow<Arch>::softmax_rows;
   t.online_softmax = &OnlineSoftmax<Arch>::run;
+  t.score_rows = &ScoreRows<Arch>::run;
   t.exp = &Elementwise<Arch>::exp;
   t.exp2 = &Elementwise<Arch>::exp2;
   t.scale_copy = &Elementwise<Arch>::scale_copy;
