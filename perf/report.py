@@ -31,6 +31,8 @@ def load(path):
         if value is None:
             continue
         out[(op, impl, args)] = value / 1e9 if value > 1e6 else value
+        if "GFLOPS" in b and "GBps" in b:  # attention: bytes too, the measure for decoding
+            out[(op + "_bytes", impl, args)] = b["GBps"] / 1e9 if b["GBps"] > 1e6 else b["GBps"]
     return out, data.get("context", {})
 
 
@@ -46,10 +48,10 @@ def threads_of(args):
 
 
 def table(results, op, impls, peak, title, unit, own_peers=(), peak_label="% of peak",
-          peak_applies=lambda args: True):
+          peak_applies=lambda args: True, rows_with=lambda args: True):
     rows = OrderedDict()
     for (o, impl, args), v in results.items():
-        if o == op:
+        if o == op and rows_with(args):
             rows.setdefault(args, {})[impl] = v
     if not rows:
         return ""
@@ -108,7 +110,12 @@ def main():
     print(table(results, "attention",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], peak,
                 "attention (B, H, Lq, Lk, D; causal counts half the FLOPs)", "GFLOP/s",
-                own_peers=("cpuattn_composed",)))
+                own_peers=("cpuattn_composed",), rows_with=lambda args: "Lq:1/" not in args))
+    print(table(results, "attention_bytes",
+                ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], copy,
+                "decoding: one query per sequence and head, Q K V read and output written",
+                "GB/s", own_peers=("cpuattn_composed",), peak_label="% of copy",
+                rows_with=lambda args: "Lq:1/" in args))
     print(table(results, "mha", ["cpuattn", "onednn_composed"], peak,
                 "multi-head layer, projections included", "GFLOP/s"))
     mem = os.path.join(d, "memory.txt")
