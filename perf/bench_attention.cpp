@@ -14,12 +14,13 @@ enum Impl { kFused, kComposed, kOnednn, kNaive };
 
 // args: B, H, Lq, Lk, D, causal, threads
 void bm_attention(benchmark::State& state, Impl impl) {
-  AttentionShape s{state.range(0), state.range(1), state.range(2),
-                   state.range(3), state.range(4), state.range(5) != 0};
+  AttentionShape s{state.range(0), state.range(1),      state.range(2), state.range(3),
+                   state.range(4), state.range(5) != 0, state.range(7)};
   const int threads = static_cast<int>(state.range(6));
-  const int64_t B = s.batch, H = s.heads, Lq = s.seq_q, Lk = s.seq_kv, D = s.head_dim;
-  const auto q = random_buffer(B * Lq * H * D, 4), k = random_buffer(B * Lk * H * D, 5),
-             v = random_buffer(B * Lk * H * D, 6);
+  const int64_t B = s.batch, H = s.heads, Hkv = s.heads_kv, Lq = s.seq_q, Lk = s.seq_kv,
+                D = s.head_dim;
+  const auto q = random_buffer(B * Lq * H * D, 4), k = random_buffer(B * Lk * Hkv * D, 5),
+             v = random_buffer(B * Lk * Hkv * D, 6);
   std::vector<float> out(B * Lq * H * D);
   std::vector<float> scores;
   if (impl == kOnednn) scores.resize(B * H * Lq * Lk);
@@ -34,8 +35,8 @@ void bm_attention(benchmark::State& state, Impl impl) {
       case kFused:
       case kComposed:
         if (!attention(ctx, TensorView<const float>(q.data(), {B, Lq, H, D}),
-                       TensorView<const float>(k.data(), {B, Lk, H, D}),
-                       TensorView<const float>(v.data(), {B, Lk, H, D}),
+                       TensorView<const float>(k.data(), {B, Lk, Hkv, D}),
+                       TensorView<const float>(v.data(), {B, Lk, Hkv, D}),
                        TensorView<float>(out.data(), {B, Lq, H, D}), o)
                  .is_ok()) {
           std::abort();
@@ -52,9 +53,9 @@ void bm_attention(benchmark::State& state, Impl impl) {
   run();
   if (B * H * Lq * Lk * D <= (int64_t{1} << 28)) {  // oracle check on the smaller shapes
     ref::AttentionCase c;
-    c.batch = B, c.seq_q = Lq, c.seq_kv = Lk, c.heads_q = c.heads_kv = H, c.head_dim = D,
+    c.batch = B, c.seq_q = Lq, c.seq_kv = Lk, c.heads_q = H, c.heads_kv = Hkv, c.head_dim = D,
     c.head_dim_v = D, c.q = q.data(), c.k = k.data(), c.v = v.data();
-    const int64_t qs[4] = {Lq * H * D, H * D, D, 1}, ks[4] = {Lk * H * D, H * D, D, 1};
+    const int64_t qs[4] = {Lq * H * D, H * D, D, 1}, ks[4] = {Lk * Hkv * D, Hkv * D, D, 1};
     std::copy(qs, qs + 4, c.qs);
     std::copy(ks, ks + 4, c.ks);
     std::copy(ks, ks + 4, c.vs);
@@ -70,20 +71,23 @@ void bm_attention(benchmark::State& state, Impl impl) {
   }
   set_gflops(state, 4.0 * B * H * Lq * Lk * D * (s.causal ? 0.5 : 1.0));
   // Q, K, V read and the output written: the measure for decoding, which streams K and V.
-  set_gbps(state, 4.0 * B * H * D * (2 * Lq + 2 * Lk));
+  set_gbps(state, 4.0 * B * D * (2 * H * Lq + 2 * Hkv * Lk));
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"B", "H", "Lq", "Lk", "D", "causal", "threads"});
+  b->ArgNames({"B", "H", "Lq", "Lk", "D", "causal", "threads", "Hkv"});
   for (int threads : {1, 2}) {
     for (int causal : {0, 1}) {
-      b->Args({1, 12, 512, 512, 64, causal, threads});
-      b->Args({4, 12, 512, 512, 64, causal, threads});
-      b->Args({1, 12, 2048, 2048, 64, causal, threads});
-      b->Args({1, 16, 4096, 4096, 128, causal, threads});
+      b->Args({1, 12, 512, 512, 64, causal, threads, 12});
+      b->Args({4, 12, 512, 512, 64, causal, threads, 12});
+      b->Args({1, 12, 2048, 2048, 64, causal, threads, 12});
+      b->Args({1, 16, 4096, 4096, 128, causal, threads, 16});
     }
-    b->Args({4, 12, 128, 512, 64, 0, threads});  // cross attention
-    b->Args({8, 32, 1, 4096, 128, 0, threads});  // decoding: one query over a 4096-token cache
+    b->Args({4, 12, 128, 512, 64, 0, threads, 12});  // cross attention
+    // Decoding, one query over a 4096-token cache: every head its own K and V, and grouped
+    // (8 kv heads for 32 query heads, as Llama 3 8B).
+    b->Args({8, 32, 1, 4096, 128, 0, threads, 32});
+    b->Args({8, 32, 1, 4096, 128, 0, threads, 8});
   }
   b->UseRealTime();
 }
@@ -133,7 +137,7 @@ void bm_mha(benchmark::State& state, MhaImpl impl) {
       std::copy_n(&qkv[r * 3 * E + E], E, &k[r * E]);
       std::copy_n(&qkv[r * 3 * E + 2 * E], E, &v[r * E]);
     }
-    onednn_attention({B, H, L, L, E / H, false}, q.data(), k.data(), v.data(), qkv.data(),
+    onednn_attention({B, H, L, L, E / H, false, H}, q.data(), k.data(), v.data(), qkv.data(),
                      scores.data());
     onednn_matmul(true, B * L, E, E, qkv.data(), E, w_out.data(), E, y.data(), E);
     for (int64_t r = 0; r < B * L; ++r) {

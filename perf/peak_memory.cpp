@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   const double io_mib = 4.0 * 4 * B * L * H * D / (1 << 20);
   if (impl == "onednn") {
     std::vector<float> scores(B * H * L * L);
-    perf::onednn_attention({B, H, L, L, D, false}, q.data(), k.data(), v.data(), out.data(),
+    perf::onednn_attention({B, H, L, L, D, false, H}, q.data(), k.data(), v.data(), out.data(),
                            scores.data());
   } else {
     ContextOptions o;

@@ -88,8 +88,11 @@ def main():
             results[(op, f"openblas[native:{native_ctx.get('openblas_corename', '?')}]", args)] = v
     peak, copy = {}, {}
     for (op, impl, args), v in results.items():
-        if op == "peak" and impl == "avx512":
-            peak[threads_of(args)] = v
+        # The larger of the ISAs' medians: where AVX-512 runs on 256-bit units (Zen 4) both
+        # measure the same FMA pipes, and one noisy median (104.8 against 116.8) put results over
+        # 100% of "peak".
+        if op == "peak":
+            peak[threads_of(args)] = max(peak.get(threads_of(args), 0.0), v)
         if op == "copy":
             copy[threads_of(args)] = v
     print("# cpuattn perf report\n")

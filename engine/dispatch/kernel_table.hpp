@@ -68,9 +68,11 @@ using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int6
 
 // st[j * ld + r] = q_r . k_j for r < rows, j < nk: q_r = q + r * ldq, k_j = k + j * ldk, both d
 // contiguous floats; columns rows <= r < cols (cols a multiple of the vector width) are set to 0.
-// For a few query rows (decode), where the microkernel's tile would be mostly padding.
+// For a few query rows (decode), where the microkernel's tile would be mostly padding. kcopy:
+// scratch of 16 * d floats.
 using ScoreRowsFn = void (*)(const float* q, int64_t ldq, int rows, int cols, const float* k,
-                             int64_t ldk, int64_t nk, int64_t d, float* st, int64_t ld);
+                             int64_t ldk, int64_t nk, int64_t d, float* st, int64_t ld,
+                             float* kcopy);
 
 // y = exp(x) (vexp) or, for exp2, y = 2^x for x <= 0 (vexp2_nonpositive), n contiguous floats.
 using ExpFn = void (*)(const float* x, float* y, int64_t n);

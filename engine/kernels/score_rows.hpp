@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
@@ -45,11 +46,20 @@ struct ScoreRows {
   // Keys kW at a time: a query row accumulates kW dot products in kW vectors, then lane_sums
   // sums each across its lanes into one vector of kW scores.
   static void run(const float* q, int64_t ldq, int rows, int cols, const float* k, int64_t ldk,
-                  int64_t nk, int64_t d, float* st, int64_t ld) {
+                  int64_t nk, int64_t d, float* st, int64_t ld, float* kcopy) {
     const int64_t dv = d / kW * kW;
     int64_t j = 0;
     for (; j + kW <= nk; j += kW) {
       const float* kj = k + j * ldk;
+      int64_t ldkj = ldk;
+      if (rows > 1) {
+        // Every query row re-reads the group's keys: from a contiguous copy, as rows ldk apart
+        // can share L1 sets (ldk = 1024 floats: all 16 in one set of an 8-way L1) and evict each
+        // other between the query rows (grouped decoding, 4 heads a group: 6.5 -> 7.6 GB/s).
+        for (int i = 0; i < kW; ++i) std::copy(kj + i * ldk, kj + i * ldk + d, kcopy + i * d);
+        kj = kcopy;
+        ldkj = d;
+      }
       for (int r = 0; r < rows; ++r) {
         const float* qr = q + r * ldq;
         Vec acc[kW];
@@ -59,14 +69,14 @@ struct ScoreRows {
           const Vec qv = Vec::load_unaligned(qr + p);
 #pragma GCC unroll 16
           for (int i = 0; i < kW; ++i) {
-            acc[i] = xsimd::fma(Vec::load_unaligned(kj + i * ldk + p), qv, acc[i]);
+            acc[i] = xsimd::fma(Vec::load_unaligned(kj + i * ldkj + p), qv, acc[i]);
           }
         }
         alignas(64) float sums[kW];
         lane_sums<Arch>(acc).store_aligned(sums);
         for (int i = 0; i < kW; ++i) {
           float s = sums[i];
-          for (int64_t p = dv; p < d; ++p) s += qr[p] * kj[i * ldk + p];
+          for (int64_t p = dv; p < d; ++p) s += qr[p] * kj[i * ldkj + p];
           if (r == 0) clear_row(st + (j + i) * ld, cols);
           st[(j + i) * ld + r] = s;
         }

@@ -29,7 +29,12 @@ struct Blocks {
   // block of V is packed into the worker's v_panel as it is used: packing whole heads first cost
   // 10-40% there (5.1 -> 3.0 GB/s of K and V at (8, 32, 1, 4096, 128) with K copied too).
   bool pack_kv;
-  int64_t v_panel, k_floats, unit_floats, units_per_group;
+  int64_t v_panel, k_copy, k_floats, unit_floats, units_per_group;
+  // Decoding with grouped heads (one query, Hq / Hkv > 1): a task takes all query heads of a kv
+  // group as the columns of its score block, so K and V are read once for the group instead of
+  // once per head.
+  bool heads_as_columns;
+  int64_t heads_per_task;
 };
 
 Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
@@ -45,9 +50,14 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   b.stats = b.o + b.bq * b.dv_pad;
   b.v_panel = b.stats + 3 * b.bq;
 
-  const int64_t tasks_per_unit = (p.heads_q / p.heads_kv) * ((p.seq_q + b.bq - 1) / b.bq);
+  const int64_t ratio = p.heads_q / p.heads_kv;
+  b.heads_as_columns = p.seq_q == 1 && ratio > 1 && ratio <= b.bq;
+  b.heads_per_task = b.heads_as_columns ? ratio : 1;
+  const int64_t tasks_per_unit = ratio / b.heads_per_task * ((p.seq_q + b.bq - 1) / b.bq);
   b.pack_kv = tasks_per_unit >= 2;
-  b.total = b.v_panel + (b.pack_kv ? 0 : b.bk * b.dv_pad);
+  // After the V panel (without pack_kv), score_rows' copy of 16 keys.
+  b.k_copy = b.v_panel + (b.pack_kv ? 0 : b.bk * b.dv_pad);
+  b.total = b.k_copy + 16 * p.head_dim;
   b.k_floats = b.pack_kv ? round_up(p.seq_kv * p.head_dim, 16) : 0;
   b.unit_floats = b.pack_kv ? b.k_floats + round_up(p.seq_kv * b.dv_pad, 16) : 0;
   const int64_t units = p.batch * p.heads_kv;
@@ -86,28 +96,39 @@ void prefetch_rows(const float* base, int64_t ld, int64_t rows, int64_t floats) 
   }
 }
 
-void zero_rows(const AttentionProblem& p, int64_t b, int64_t h, int64_t i_begin, int64_t i_end) {
-  for (int64_t i = i_begin; i < i_end; ++i) {
-    float* row = p.out + b * p.os[0] + i * p.os[1] + h * p.os[2];
-    for (int64_t d = 0; d < p.head_dim_v; ++d) row[d * p.os[3]] = 0.0f;
+// Output rows base + c * col for c in [c_begin, c_end).
+void zero_columns(const AttentionProblem& p, float* base, int64_t col, int64_t c_begin,
+                  int64_t c_end) {
+  for (int64_t c = c_begin; c < c_end; ++c) {
+    for (int64_t d = 0; d < p.head_dim_v; ++d) base[c * col + d * p.os[3]] = 0.0f;
   }
 }
 
-// One (batch, head, query block).
+// One (batch, head, query block), or with heads_as_columns one (batch, kv group) of query 0.
 // unit: K and V of this head's (batch, kv head), from pack_unit.
 void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem& p, int64_t b,
                int64_t h, int64_t qb, const float* unit, float* work) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const int64_t mr = kt.mr, nr = kt.nr, bq = blk.bq;
   const int64_t i0 = qb * bq, i_end = std::min(p.seq_q, i0 + bq);
-  const int64_t qn = std::clamp<int64_t>(p.q_length(b) - i0, 0, i_end - i0);
-  zero_rows(p, b, h, i0 + qn, i_end);  // padded queries
+  // Columns of the score block: queries i0.. of head h, or the group's heads h.. at query i0 = 0.
+  // Strides of one column in Q, the bias and the output.
+  const bool by_head = blk.heads_as_columns;
+  const int64_t q_col = by_head ? p.qs[2] : p.qs[1], bias_col = by_head ? p.bs[1] : p.bs[2],
+                o_col = by_head ? p.os[2] : p.os[1];
+  const int64_t width = by_head ? blk.heads_per_task : i_end - i0;
+  const int64_t queries = std::clamp<int64_t>(p.q_length(b) - i0, 0, i_end - i0);
+  const int64_t qn = by_head ? (queries > 0 ? width : 0) : queries;
+  float* out_base = p.out + b * p.os[0] + i0 * p.os[1] + h * p.os[2];
+  zero_columns(p, out_base, o_col, qn, width);  // padded queries
   if (qn == 0) return;
   const int64_t offset = p.causal_offset();
   int64_t kv_end = p.kv_length(b);
-  if (p.causal) kv_end = std::min(kv_end, i0 + qn + offset);
+  // By head, the one query sees every key before kv_end, so the causal masks below, written for
+  // column c as query i0 + c, mask nothing.
+  if (p.causal) kv_end = std::min(kv_end, i0 + queries + offset);
   if (kv_end <= 0) {
-    zero_rows(p, b, h, i0, i0 + qn);
+    zero_columns(p, out_base, o_col, 0, qn);
     return;
   }
   float* q_panel = work + blk.q_panel;
@@ -134,7 +155,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   const float q_scale = p.scale * kLog2e;
   if (few) {
     for (int64_t r = 0; r < qn; ++r) {
-      const float* src = qbase + r * p.qs[1];
+      const float* src = qbase + r * q_col;
       float* dst = q_panel + r * D;
       if (p.qs[3] == 1) {
         kt.scale_copy(src, q_scale, dst, D);
@@ -143,7 +164,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
       }
     }
   } else {
-    kt.pack_b(qbase, p.qs[3], p.qs[1], D, qn, q_scale, q_panel);
+    kt.pack_b(qbase, p.qs[3], q_col, D, qn, q_scale, q_panel);
   }
   std::fill(m, m + qn_pad, kNegInf);
   std::fill(l, l + qn_pad, 0.0f);
@@ -159,7 +180,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
         prefetch_rows(kbase + (j0 + blk.bk) * ldk, ldk, std::min(blk.bk, kv_end - j0 - blk.bk), D);
       }
       kt.score_rows(q_panel, D, static_cast<int>(qn), static_cast<int>(qn_pad), kbase + j0 * ldk,
-                    ldk, nk, D, st, bq);
+                    ldk, nk, D, st, bq, work + blk.k_copy);
     }
     for (int64_t jr = 0; !few && jr < nk; jr += mr) {
       for (int64_t qc = 0; qc < qn_pad; qc += nr) {
@@ -192,7 +213,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
       for (int64_t r = 0; r < nk; ++r) {
         float* row = st + r * bq;
         const float* br = bias + r * p.bs[3];
-        for (int64_t c = 0; c < qn; ++c) row[c] += br[c * p.bs[2]] * kLog2e;
+        for (int64_t c = 0; c < qn; ++c) row[c] += br[c * bias_col] * kLog2e;
       }
     }
     // Causal: query i0 + c sees keys j0 + r with r < c + (i0 + offset - j0 + 1).
@@ -240,7 +261,7 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   for (int64_t i = 0; i < qn; ++i) {
     // l == 0: every key masked, the row is 0 (o is 0 too). NaN stays NaN.
     const float inv = l[i] == 0.0f ? 0.0f : 1.0f / l[i];
-    float* row = p.out + b * p.os[0] + (i0 + i) * p.os[1] + h * p.os[2];
+    float* row = out_base + i * o_col;
     const float* src = o + i * blk.dv_pad;
     if (p.os[3] == 1) {
       kt.scale_copy(src, inv, row, Dv);
@@ -282,14 +303,16 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
     // Head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7% slower at
     // 4 x 12 x 512^2); within a head the largest causal blocks come first, so the schedule ends on
     // small ones.
+    const int64_t head_tasks = ratio / blk.heads_per_task;  // per unit and query block
     ctx.runtime->parallel_for(
-        nu * ratio * nqb, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+        nu * head_tasks * nqb, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
           float* work = ws.worker(worker_index());
           for (int64_t t = begin; t < end; ++t) {
             const int64_t qb = nqb - 1 - t % nqb;
-            const int64_t u = t / nqb / ratio;
+            const int64_t u = t / nqb / head_tasks;
             const int64_t b = (u0 + u) / p.heads_kv;
-            const int64_t h = (u0 + u) % p.heads_kv * ratio + t / nqb % ratio;
+            const int64_t h =
+                (u0 + u) % p.heads_kv * ratio + t / nqb % head_tasks * blk.heads_per_task;
             run_block(kt, blk, p, b, h, qb, ws.shared() + u * blk.unit_floats, work);
           }
         });

@@ -106,24 +106,30 @@ void onednn_softmax(int64_t rows, int64_t cols, const float* src, float* dst) {
 
 void onednn_attention(const AttentionShape& s, const float* q, const float* k, const float* v,
                       float* out, float* scores) {
-  const int64_t B = s.batch, H = s.heads, Lq = s.seq_q, Lk = s.seq_kv, D = s.head_dim;
+  // Grouped heads decoding (Lq = 1): the R = H / Hkv query heads of a kv group are the rows of
+  // one product, [B, Hkv, R, D] x [B, Hkv, D, Lk], the way such a model runs them composed.
+  const int64_t B = s.batch, Lk = s.seq_kv, D = s.head_dim, R = s.heads / s.heads_kv;
+  const int64_t H = s.heads_kv, Lq = s.seq_q * R;
+  if (R > 1 && s.seq_q != 1) std::abort();
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int>;
   static std::map<Key, std::pair<Matmul, Matmul>> cache;
   const Key key{B, H, Lq, Lk, D, threads_now()};
   auto it = cache.find(key);
   if (it == cache.end()) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    // BSHD storage seen as [B, H, S, D]; K^T as [B, H, D, Lk].
-    Matmul qk = make_matmul({B, H, Lq, D}, {Lq * H * D, D, H * D, 1}, {B, H, D, Lk},
+    // BSHD storage seen as [B, H, S, D]; K^T as [B, H, D, Lk]. Grouped: Q's rows are the heads.
+    const int64_t q_row = R > 1 ? D : H * D;
+    Matmul qk = make_matmul({B, H, Lq, D}, {Lq * H * D, R * D, q_row, 1}, {B, H, D, Lk},
                             {Lk * H * D, D, 1, H * D}, {B, H, Lq, Lk},
                             {H * Lq * Lk, Lq * Lk, Lk, 1}, scale);
     Matmul pv =
         make_matmul({B, H, Lq, Lk}, {H * Lq * Lk, Lq * Lk, Lk, 1}, {B, H, Lk, D},
-                    {Lk * H * D, D, H * D, 1}, {B, H, Lq, D}, {Lq * H * D, D, H * D, 1}, 1.0f);
+                    {Lk * H * D, D, H * D, 1}, {B, H, Lq, D}, {Lq * H * D, R * D, q_row, 1}, 1.0f);
     it = cache.emplace(key, std::pair{std::move(qk), std::move(pv)}).first;
   }
   run_matmul(it->second.first, q, k, scores);
-  if (s.causal) {  // a separate step: as a post-op oneDNN 2.6 falls back to a reference matmul
+  if (s.causal && s.seq_q > 1) {  // one query sees every key; a separate step: as a post-op
+                                  // oneDNN 2.6 falls back to a reference matmul
 #pragma omp parallel for
     for (int64_t row = 0; row < B * H * Lq; ++row) {
       const int64_t i = row % Lq;

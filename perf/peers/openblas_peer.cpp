@@ -16,17 +16,17 @@ void openblas_sgemm(bool trans_b, int64_t m, int64_t n, int64_t k, const float* 
 
 void naive_attention(const AttentionShape& s, const float* q, const float* k, const float* v,
                      float* out, float* scores) {
-  const int64_t H = s.heads, D = s.head_dim, Lq = s.seq_q, Lk = s.seq_kv;
+  const int64_t H = s.heads, Hkv = s.heads_kv, D = s.head_dim, Lq = s.seq_q, Lk = s.seq_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < H; ++h) {
       const float* qh = q + b * Lq * H * D + h * D;
-      const float* kh = k + b * Lk * H * D + h * D;
-      const float* vh = v + b * Lk * H * D + h * D;
+      const float* kh = k + b * Lk * Hkv * D + h / (H / Hkv) * D;
+      const float* vh = v + b * Lk * Hkv * D + h / (H / Hkv) * D;
       float* oh = out + b * Lq * H * D + h * D;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(Lq),
                   static_cast<int>(Lk), static_cast<int>(D), scale, qh, static_cast<int>(H * D), kh,
-                  static_cast<int>(H * D), 0.0f, scores, static_cast<int>(Lk));
+                  static_cast<int>(Hkv * D), 0.0f, scores, static_cast<int>(Lk));
       for (int64_t i = 0; i < Lq; ++i) {
         float* row = scores + i * Lk;
         const int64_t valid = s.causal ? std::min(Lk, i + (Lk - Lq) + 1) : Lk;
@@ -39,7 +39,7 @@ void naive_attention(const AttentionShape& s, const float* q, const float* k, co
       }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(Lq),
                   static_cast<int>(D), static_cast<int>(Lk), 1.0f, scores, static_cast<int>(Lk), vh,
-                  static_cast<int>(H * D), 0.0f, oh, static_cast<int>(H * D));
+                  static_cast<int>(Hkv * D), 0.0f, oh, static_cast<int>(H * D));
     }
   }
 }

@@ -24,6 +24,7 @@ void onednn_softmax(int64_t rows, int64_t cols, const float* src, float* dst);
 struct AttentionShape {
   int64_t batch, heads, seq_q, seq_kv, head_dim;
   bool causal;
+  int64_t heads_kv;  // grouped-query heads (heads a multiple of it); oneDNN: only with seq_q == 1
 };
 // oneDNN composed: batched matmul (scale as an output scale), the causal mask as its own step,
 // softmax primitive, batched matmul. `scores` holds B*H*Lq*Lk floats.

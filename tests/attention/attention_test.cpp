@@ -125,23 +125,27 @@ TEST_P(AttentionIsaTest, TinyBlocksCrossEveryBlockEdge) {
 }
 
 // Query blocks of at most 8 rows take their scores from score_rows (keys kW at a time, the rest
-// one by one) and, with one tile row of queries and whole V strips, read V in place.
+// one by one) and, with one tile row of queries and whole V strips, read V in place. With one
+// query and grouped heads, a task's columns are the heads of one kv group (8 or fewer: score_rows;
+// 16: the microkernel).
 TEST_P(AttentionIsaTest, FewQueriesDecodeSteps) {
   std::mt19937_64 rng(test_seed() + 6);
   Context ctx = make_test_context(GetParam(), 2);
   const int64_t dims[][2] = {{128, 128}, {64, 64}, {17, 40}, {1, 1}};
+  const int64_t ratios[] = {1, 4, 16};
   int trial = 0;
   for (int64_t lq : {1, 3, 8, 9}) {
     for (int64_t lk : {1, 23, 300}) {
       for (const auto& dim : dims) {
         AttnShape s;
-        s.batch = 2, s.seq_q = lq, s.seq_kv = lk, s.heads_kv = 2;
-        s.heads_q = trial % 2 ? 8 : 2;  // GQA: K and V packed per head; MHA: read in place
+        s.batch = 3, s.seq_q = lq, s.seq_kv = lk, s.heads_kv = 2;
+        s.heads_q = s.heads_kv * ratios[trial % 3];
         s.head_dim = dim[0], s.head_dim_v = dim[1];
-        s.bhsd = trial % 3 == 1;
+        s.bhsd = trial % 4 == 1;
         s.causal = trial % 4 < 2;
+        s.q_lengths = trial % 5 == 0;
         s.kv_lengths = trial % 5 == 2;
-        s.bias = trial % 3 == 2;
+        s.bias = trial % 7 < 3;
         ++trial;
         SCOPED_TRACE(describe(s));
         check_attention_output(s, run_attention_case(ctx, s, rng));
