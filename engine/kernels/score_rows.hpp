@@ -20,8 +20,10 @@ namespace cpuattn::detail {
 template <class Arch>
 inline xsimd::batch<float, Arch> lane_sums(const xsimd::batch<float, Arch>* rows) {
   if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
-    using Half = xsimd::batch<float, xsimd::avx>;
-    auto fold = [](__m512 v) {
+    // Dependent on Arch, so ISAs without AVX never instantiate the 256-bit type (clang checks
+    // non-dependent types in discarded branches).
+    using Half = xsimd::batch<float, std::conditional_t<sizeof(Arch) != 0, xsimd::avx, Arch>>;
+    auto fold = [](auto v) {
       const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
       return Half(_mm256_add_ps(_mm512_castps512_ps256(v), high));
     };
@@ -30,7 +32,7 @@ inline xsimd::batch<float, Arch> lane_sums(const xsimd::batch<float, Arch>* rows
       low_rows[i] = fold(rows[i]);
       high_rows[i] = fold(rows[i + 8]);
     }
-    const __m256 low = xsimd::haddp(low_rows), high = xsimd::haddp(high_rows);
+    const Half low = xsimd::haddp(low_rows), high = xsimd::haddp(high_rows);
     return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(low)),
                                                _mm256_castps_pd(high), 1));
   } else {
@@ -52,7 +54,7 @@ struct ScoreRows {
     for (; j + kW <= nk; j += kW) {
       const float* kj = k + j * ldk;
       int64_t ldkj = ldk;
-      if (rows > 1) {
+      if (rows > 1 && ldk != d) {
         // Every query row re-reads the group's keys: from a contiguous copy, as rows ldk apart
         // can share L1 sets (ldk = 1024 floats: all 16 in one set of an 8-way L1) and evict each
         // other between the query rows (grouped decoding, 4 heads a group: 6.5 -> 7.6 GB/s).
