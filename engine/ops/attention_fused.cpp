@@ -181,24 +181,25 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
       }
       kt.score_rows(q_panel, D, static_cast<int>(qn), static_cast<int>(qn_pad), kbase + j0 * ldk,
                     ldk, nk, D, st, bq, work + blk.k_copy);
-    }
-    for (int64_t jr = 0; !few && jr < nk; jr += mr) {
-      for (int64_t qc = 0; qc < qn_pad; qc += nr) {
-        // Causal: a tile whose first key is past every query of the panel is all masked; the
-        // mask fill below writes its -inf.
-        if (p.causal && j0 + jr > i0 + qc + nr - 1 + offset) continue;
-        TileArgs t{};
-        t.k = D;
-        t.a = kbase + (j0 + jr) * ldk;
-        t.lda = ldk;
-        t.b = q_panel + qc * D;
-        t.ldb = nr;
-        t.c = st + jr * bq + qc;
-        t.ldc = bq;
-        t.m = static_cast<int>(std::min(mr, nk - jr));
-        t.n = static_cast<int>(nr);
-        t.alpha = 1.0f;
-        kt.gemm_tile_rows(t);
+    } else {
+      for (int64_t jr = 0; jr < nk; jr += mr) {
+        for (int64_t qc = 0; qc < qn_pad; qc += nr) {
+          // Causal: a tile whose first key is past every query of the panel is all masked; the
+          // mask fill below writes its -inf.
+          if (p.causal && j0 + jr > i0 + qc + nr - 1 + offset) continue;
+          TileArgs t{};
+          t.k = D;
+          t.a = kbase + (j0 + jr) * ldk;
+          t.lda = ldk;
+          t.b = q_panel + qc * D;
+          t.ldb = nr;
+          t.c = st + jr * bq + qc;
+          t.ldc = bq;
+          t.m = static_cast<int>(std::min(mr, nk - jr));
+          t.n = static_cast<int>(nr);
+          t.alpha = 1.0f;
+          kt.gemm_tile_rows(t);
+        }
       }
     }
     // Keys past the first query's horizon: mask the queries that may not see them.
