@@ -30,6 +30,12 @@ struct Blocks {
   // 10-40% there (5.1 -> 3.0 GB/s of K and V at (8, 32, 1, 4096, 128) with K copied too).
   bool pack_kv;
   int64_t v_panel, k_copy, k_floats, unit_floats, units_per_group;
+  // With pack_kv, when the units split evenly over the threads: a task is a whole unit, packed
+  // into the worker's own scratch (after `total`) and then run for all its query blocks. No
+  // barrier between packing and compute, K and V packed by the core that reads them, and causal's
+  // uneven query blocks balance inside the task. Otherwise groups of units are packed together
+  // and their query blocks shared between the threads (few heads, many threads).
+  bool unit_tasks;
   // Decoding with grouped heads (one query, Hq / Hkv > 1): a task takes all query heads of a kv
   // group as the columns of its score block, so K and V are read once for the group instead of
   // once per head.
@@ -57,10 +63,13 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   b.pack_kv = tasks_per_unit >= 2;
   // After the V panel (without pack_kv), score_rows' copy of 16 keys.
   b.k_copy = b.v_panel + (b.pack_kv ? 0 : b.bk * b.dv_pad);
-  b.total = b.k_copy + 16 * p.head_dim;
+  b.total = round_up(b.k_copy + 16 * p.head_dim, 16);
   b.k_floats = b.pack_kv ? round_up(p.seq_kv * p.head_dim, 16) : 0;
   b.unit_floats = b.pack_kv ? b.k_floats + round_up(p.seq_kv * b.dv_pad, 16) : 0;
   const int64_t units = p.batch * p.heads_kv;
+  // At least 90% of the threads busy in the last round of units.
+  const int64_t rounds = (units + ctx.threads() - 1) / ctx.threads();
+  b.unit_tasks = b.pack_kv && 10 * units >= 9 * rounds * ctx.threads();
   const int64_t by_memory = int64_t{ctx.profile.attn_kv_group_kib} * 1024 / int64_t{sizeof(float)} /
                             std::max<int64_t>(b.unit_floats, 1);
   // A unit per thread, so every thread packs, and enough tasks per group (about 8 per thread)
@@ -280,6 +289,7 @@ bool attention_fused_supports(const AttentionProblem& p) {
 
 AttentionScratch attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
   const Blocks blk = blocks_for(ctx, p);
+  if (blk.unit_tasks) return {0, static_cast<std::size_t>(blk.total + blk.unit_floats)};
   return {static_cast<std::size_t>(blk.units_per_group * blk.unit_floats),
           static_cast<std::size_t>(blk.total)};
 }
@@ -290,6 +300,27 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
   const int64_t ratio = p.heads_q / p.heads_kv;
   const int64_t units = p.batch * p.heads_kv;
   const KernelTable& kt = *ctx.kernels;
+  // Task t of a unit: head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7%
+  // slower at 4 x 12 x 512^2); within a head the largest causal blocks come first, so a schedule
+  // ends on small ones.
+  const int64_t head_tasks = ratio / blk.heads_per_task;  // per unit and query block
+  const int64_t unit_tasks = head_tasks * nqb;
+  auto run_task = [&](int64_t unit_index, int64_t t, const float* unit, float* work) {
+    const int64_t b = unit_index / p.heads_kv;
+    const int64_t h = unit_index % p.heads_kv * ratio + t / nqb * blk.heads_per_task;
+    run_block(kt, blk, p, b, h, nqb - 1 - t % nqb, unit, work);
+  };
+  if (blk.unit_tasks) {
+    ctx.runtime->parallel_for(units, 1, [&](int64_t begin, int64_t end) {
+      float* work = ws.worker(worker_index());
+      float* unit = work + blk.total;
+      for (int64_t u = begin; u < end; ++u) {
+        pack_unit(kt, blk, p, u / p.heads_kv, u % p.heads_kv, unit);
+        for (int64_t t = 0; t < unit_tasks; ++t) run_task(u, t, unit, work);
+      }
+    });
+    return;
+  }
   // Units (b, g) in groups whose packed K and V fit the shared scratch: pack the group, then run
   // its query blocks.
   for (int64_t u0 = 0; u0 < units; u0 += blk.units_per_group) {
@@ -301,20 +332,12 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
                     ws.shared() + u * blk.unit_floats);
         }
       });
-    // Head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7% slower at
-    // 4 x 12 x 512^2); within a head the largest causal blocks come first, so the schedule ends on
-    // small ones.
-    const int64_t head_tasks = ratio / blk.heads_per_task;  // per unit and query block
     ctx.runtime->parallel_for(
-        nu * head_tasks * nqb, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+        nu * unit_tasks, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
           float* work = ws.worker(worker_index());
           for (int64_t t = begin; t < end; ++t) {
-            const int64_t qb = nqb - 1 - t % nqb;
-            const int64_t u = t / nqb / head_tasks;
-            const int64_t b = (u0 + u) / p.heads_kv;
-            const int64_t h =
-                (u0 + u) % p.heads_kv * ratio + t / nqb % head_tasks * blk.heads_per_task;
-            run_block(kt, blk, p, b, h, qb, ws.shared() + u * blk.unit_floats, work);
+            const int64_t u = t / unit_tasks;
+            run_task(u0 + u, t % unit_tasks, ws.shared() + u * blk.unit_floats, work);
           }
         });
   }

@@ -155,17 +155,22 @@ TEST_P(AttentionIsaTest, FewQueriesDecodeSteps) {
 }
 
 TEST_P(AttentionIsaTest, OneAndTwoThreadsAreBitIdentical) {
-  for (auto algo : {AttentionAlgorithm::kFused, AttentionAlgorithm::kComposed}) {
-    std::vector<float> outs[2];
-    for (int threads : {1, 2}) {
-      std::mt19937_64 rng(test_seed() + 5);  // same data both times
-      Context ctx = make_test_context(GetParam(), threads);
-      AttnShape s;
-      s.batch = 2, s.seq_q = 150, s.seq_kv = 150, s.heads_q = 3, s.heads_kv = 3, s.head_dim = 64,
-      s.head_dim_v = 64, s.causal = true, s.algorithm = algo;
-      outs[threads - 1] = run_attention_case(ctx, s, rng).out;
+  // 6 (batch, head) units split evenly over 2 threads (a task per unit); 3 do not (groups of
+  // units packed together, their query blocks shared between the threads).
+  for (int64_t batch : {2, 1}) {
+    for (auto algo : {AttentionAlgorithm::kFused, AttentionAlgorithm::kComposed}) {
+      std::vector<float> outs[2];
+      for (int threads : {1, 2}) {
+        std::mt19937_64 rng(test_seed() + 5);  // same data both times
+        Context ctx = make_test_context(GetParam(), threads);
+        AttnShape s;
+        s.batch = batch, s.seq_q = 150, s.seq_kv = 150, s.heads_q = 3, s.heads_kv = 3,
+        s.head_dim = 64, s.head_dim_v = 64, s.causal = true, s.algorithm = algo;
+        outs[threads - 1] = run_attention_case(ctx, s, rng).out;
+      }
+      EXPECT_EQ(0, std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * sizeof(float)))
+          << "batch " << batch;
     }
-    EXPECT_EQ(0, std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * sizeof(float)));
   }
 }
 
