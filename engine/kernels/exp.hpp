@@ -1,4 +1,4 @@
-// Vector exp(x) for float, the one exp behind every softmax in cpuattn.
+// Vector exp(x) and 2^x for float.
 //
 // exp(x) = 2^n * e^r with n = round(x / ln2) and r = x - n ln2 in [-ln2/2, ln2/2], the subtraction
 // done in two steps (Cody-Waite: ln2 = C1 + C2, C1 exact in 9 bits) so r keeps full precision;
@@ -12,14 +12,15 @@
 // Measured maximum error over every float in [-88, 88] (tests/softmax/exp_test.cpp):
 // 1 ulp against the correctly rounded value, on every ISA variant.
 //
-// vexp2_nonpositive(x) = 2^x for x <= 0, the fused attention's exp: its scores carry log2(e) in
-// the query scale, so the exponent needs no Cody-Waite reduction (f = x - round(x) is exact) and
-// no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp of 15, the
-// online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64). Degree-6 minimax
-// polynomial of 2^f on
-// [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp). x <= -160 (and -inf) gives exactly 0, NaN stays
-// NaN. Measured maximum error over every float in [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp
-// against the correctly rounded value, on every ISA variant.
+// vexp2_nonpositive(x) = 2^x for x <= 0 (small positive x are fine too), the exp of both
+// softmaxes: the fused attention's scores carry log2(e) in the query scale and the row softmax
+// folds it into its shift, so the exponent needs no Cody-Waite reduction (f = x - round(x) is
+// exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
+// of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64).
+// Degree-6 minimax polynomial of 2^f on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp).
+// x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
+// [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against the correctly rounded value, on every ISA
+// variant.
 #pragma once
 
 #include <immintrin.h>

@@ -193,6 +193,27 @@ TEST_P(SoftmaxIsaTest, HugeValuesAndInfinityDoNotOverflow) {
   run_case(c, rng, &fill);
 }
 
+// Row maxima from 0.1 to 1e5 cross the kernel's switch between the folded exponent (one FMA) and
+// the two-step one (|max| > 4096), with and without bias, for positive and negative scales.
+TEST_P(SoftmaxIsaTest, LargeLogitsAndNegativeScale) {
+  std::mt19937_64 rng(test_seed() + 7);
+  for (float scale : {1.0f, -0.5f, 0.03f}) {
+    for (bool bias : {false, true}) {
+      for (bool log : {false, true}) {
+        Case c;
+        c.rows = 7, c.cols = 77, c.scale = scale, c.bias = bias, c.log = log;
+        std::vector<float> fill;
+        for (int64_t r = 0; r < c.rows; ++r) {
+          const float magnitude = 0.1f * std::pow(10.0f, static_cast<float>(r));
+          const auto row = random_floats(rng, static_cast<size_t>(c.cols), -magnitude, magnitude);
+          fill.insert(fill.end(), row.begin(), row.end());
+        }
+        run_case(c, rng, &fill);
+      }
+    }
+  }
+}
+
 TEST_P(SoftmaxIsaTest, NanStaysInItsRow) {
   Context ctx = make_test_context(GetParam(), 2);
   std::mt19937_64 rng(test_seed() + 4);
