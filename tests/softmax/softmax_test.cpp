@@ -98,8 +98,9 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
           const float* brow = c.bias ? bias.data() + r * c.cols : nullptr;
           const auto want =
               ref::softmax_row(original.data() + off, cs, brow, 1, c.cols, valid, c.scale, c.log);
-          double big_a = 0;
+          double big_a = 0;  // over finite inputs: -inf columns give exactly 0, adding no error
           for (int64_t j = 0; j < valid; ++j) {
+            if (!std::isfinite(original[off + j * cs])) continue;
             big_a = std::max(big_a, std::fabs(double(c.scale) * original[off + j * cs]) +
                                         (brow ? std::fabs(brow[j]) : 0.0));
           }
@@ -208,6 +209,26 @@ TEST_P(SoftmaxIsaTest, LargeLogitsAndNegativeScale) {
           const auto row = random_floats(rng, static_cast<size_t>(c.cols), -magnitude, magnitude);
           fill.insert(fill.end(), row.begin(), row.end());
         }
+        run_case(c, rng, &fill);
+      }
+    }
+  }
+}
+
+// Short rows go through the passes in groups (up to 8 rows of <= 256 columns): a fully masked
+// row, a NaN row and a row past the folded exponent's range sit among ordinary ones, and the
+// last group is partial.
+TEST_P(SoftmaxIsaTest, RowGroupsWithSpecialRows) {
+  std::mt19937_64 rng(test_seed() + 9);
+  for (int64_t cols : {5, 64, 128, 200, 600}) {
+    for (bool bias : {false, true}) {
+      for (bool log : {false, true}) {
+        Case c;
+        c.heads = 2, c.rows = 11, c.cols = cols, c.scale = 0.6f, c.bias = bias, c.log = log;
+        std::vector<float> fill = random_floats(rng, static_cast<size_t>(2 * 11 * cols), -6, 6);
+        std::fill(fill.begin() + 1 * cols, fill.begin() + 2 * cols, -kInf);  // masked row
+        fill[static_cast<size_t>(4 * cols + cols / 2)] = std::numeric_limits<float>::quiet_NaN();
+        fill[static_cast<size_t>(6 * cols + cols - 1)] = 1e5f;  // beyond the folded exponent
         run_case(c, rng, &fill);
       }
     }
@@ -332,6 +353,33 @@ TEST_P(SoftmaxIsaTest, LargeOutputsStreamRunsOfRows) {
     double big_a = 0;
     for (int64_t j = 0; j < valid; ++j) big_a = std::max(big_a, std::fabs(0.5 * x[r * cols + j]));
     check_row(want, y.data() + 1 + r * cols, 1, cols, big_a, false, "row " + std::to_string(r));
+  }
+}
+
+// Short rows on the streaming path (>= 16 MiB of output): staged, then written with
+// non-temporal stores, to a vector-aligned and to an unaligned destination.
+TEST_P(SoftmaxIsaTest, LargeOutputsOfShortRows) {
+  std::mt19937_64 rng(test_seed() + 10);
+  Context ctx = make_test_context(GetParam(), 2);
+  const int64_t rows = 33001, cols = 128;
+  const std::vector<float> x = random_floats(rng, rows * cols, -5, 5);
+  std::vector<float> y(rows * cols + 16);
+  const auto misalignment = reinterpret_cast<std::uintptr_t>(y.data()) % 64 / sizeof(float);
+  const int64_t aligned = static_cast<int64_t>((16 - misalignment) % 16);
+  for (int64_t offset : {aligned, aligned + 1}) {
+    SoftmaxOptions o;
+    o.scale = 0.5f;
+    ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
+                        TensorView<float>(y.data() + offset, {rows, cols}), o)
+                    .is_ok());
+    for (int64_t r = 0; r < rows; r += 37) {
+      const auto want =
+          ref::softmax_row(x.data() + r * cols, 1, nullptr, 1, cols, cols, 0.5, false);
+      double big_a = 0;
+      for (int64_t j = 0; j < cols; ++j) big_a = std::max(big_a, std::fabs(0.5 * x[r * cols + j]));
+      check_row(want, y.data() + offset + r * cols, 1, cols, big_a, false,
+                "offset " + std::to_string(offset) + " row " + std::to_string(r));
+    }
   }
 }
 
