@@ -35,7 +35,7 @@ struct Blocks {
   // barrier between packing and compute, K and V packed by the core that reads them, and causal's
   // uneven query blocks balance inside the task. Otherwise groups of units are packed together
   // and their query blocks shared between the threads (few heads, many threads).
-  bool unit_tasks;
+  bool one_task_per_unit;
   // Decoding with grouped heads (one query, Hq / Hkv > 1): a task takes all query heads of a kv
   // group as the columns of its score block, so K and V are read once for the group instead of
   // once per head.
@@ -69,7 +69,7 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   const int64_t units = p.batch * p.heads_kv;
   // At least 90% of the threads busy in the last round of units.
   const int64_t rounds = (units + ctx.threads() - 1) / ctx.threads();
-  b.unit_tasks = b.pack_kv && 10 * units >= 9 * rounds * ctx.threads();
+  b.one_task_per_unit = b.pack_kv && 10 * units >= 9 * rounds * ctx.threads();
   const int64_t by_memory = int64_t{ctx.profile.attn_kv_group_kib} * 1024 / int64_t{sizeof(float)} /
                             std::max<int64_t>(b.unit_floats, 1);
   // A unit per thread, so every thread packs, and enough tasks per group (about 8 per thread)
@@ -289,7 +289,7 @@ bool attention_fused_supports(const AttentionProblem& p) {
 
 AttentionScratch attention_fused_scratch(const ContextImpl& ctx, const AttentionProblem& p) {
   const Blocks blk = blocks_for(ctx, p);
-  if (blk.unit_tasks) return {0, static_cast<std::size_t>(blk.total + blk.unit_floats)};
+  if (blk.one_task_per_unit) return {0, static_cast<std::size_t>(blk.total + blk.unit_floats)};
   return {static_cast<std::size_t>(blk.units_per_group * blk.unit_floats),
           static_cast<std::size_t>(blk.total)};
 }
@@ -304,19 +304,19 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
   // slower at 4 x 12 x 512^2); within a head the largest causal blocks come first, so a schedule
   // ends on small ones.
   const int64_t head_tasks = ratio / blk.heads_per_task;  // per unit and query block
-  const int64_t unit_tasks = head_tasks * nqb;
+  const int64_t tasks_per_unit = head_tasks * nqb;
   auto run_task = [&](int64_t unit_index, int64_t t, const float* unit, float* work) {
     const int64_t b = unit_index / p.heads_kv;
     const int64_t h = unit_index % p.heads_kv * ratio + t / nqb * blk.heads_per_task;
     run_block(kt, blk, p, b, h, nqb - 1 - t % nqb, unit, work);
   };
-  if (blk.unit_tasks) {
+  if (blk.one_task_per_unit) {
     ctx.runtime->parallel_for(units, 1, [&](int64_t begin, int64_t end) {
       float* work = ws.worker(worker_index());
       float* unit = work + blk.total;
       for (int64_t u = begin; u < end; ++u) {
         pack_unit(kt, blk, p, u / p.heads_kv, u % p.heads_kv, unit);
-        for (int64_t t = 0; t < unit_tasks; ++t) run_task(u, t, unit, work);
+        for (int64_t t = 0; t < tasks_per_unit; ++t) run_task(u, t, unit, work);
       }
     });
     return;
@@ -333,11 +333,11 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
         }
       });
     ctx.runtime->parallel_for(
-        nu * unit_tasks, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+        nu * tasks_per_unit, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
           float* work = ws.worker(worker_index());
           for (int64_t t = begin; t < end; ++t) {
-            const int64_t u = t / unit_tasks;
-            run_task(u0 + u, t % unit_tasks, ws.shared() + u * blk.unit_floats, work);
+            const int64_t u = t / tasks_per_unit;
+            run_task(u0 + u, t % tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
           }
         });
   }

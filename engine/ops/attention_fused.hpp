@@ -2,8 +2,9 @@
 // the microkernel, the online softmax, and the rescaled P.V accumulation; the seq_q x seq_kv
 // matrix never exists. Scores are computed transposed (keys x queries) so the softmax runs down
 // columns with plain vector ops (no horizontal reductions). K and V are packed once per (batch,
-// kv head), in groups that bound the shared scratch; each query block packs its queries
-// (pre-scaled). Causal attention skips key blocks past the diagonal.
+// kv head): by the task that then runs all of that head's query blocks when these pairs split
+// evenly over the threads, else in groups that bound the shared scratch; each query block packs
+// its queries (pre-scaled). Causal attention skips key blocks past the diagonal.
 #pragma once
 
 #include "api/context_impl.hpp"
