@@ -122,13 +122,12 @@ struct SoftmaxRow {
   // reciprocal of one row are latency chains, which the other rows' passes overlap. At 128
   // columns (8 AVX-512 vectors) groups of 8 rows took a row from ~18 to ~15 cycles per vector.
   static constexpr int kMaxGroup = 8;
-  // Group size for rows of n columns: the group's input and output within ~16 KiB of L1. When
-  // streaming, at most 4 rows (the callers' stage holds 4 n floats) and only for rows of at most
-  // 256 columns: out of cache, 128 columns gained 27% from groups of 4, 512 lost 9%.
+  // Group size for rows of n columns: the group's input and output within ~16 KiB of L1. Not
+  // when streaming (rows of 512 columns and more): there DRAM, not these latencies, bounds the
+  // rows, and groups of 4 lost 9% at 512 columns out of cache.
   static int group_rows(int64_t n, bool stream) {
-    const int64_t fit = std::clamp<int64_t>(2048 / std::max<int64_t>(n, 1), 1, kMaxGroup);
-    if (!stream) return static_cast<int>(fit);
-    return n <= 256 ? static_cast<int>(std::min<int64_t>(fit, 4)) : 1;
+    if (stream) return 1;
+    return static_cast<int>(std::clamp<int64_t>(2048 / std::max<int64_t>(n, 1), 1, kMaxGroup));
   }
 
   // rows <= kMaxGroup rows: x + r ldx, bias + r ldbias, y + r ldy. stream: y is written once with
@@ -218,10 +217,8 @@ struct SoftmaxRow {
     const int group = group_rows(n, stage != nullptr);
     for (int64_t r = 0; r < rows; r += group) {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
-      // Rows r + g + ahead .. prefetched while this group computes (streaming only): `ahead` rows
-      // past the next group, which reads its rows right after this one (prefetching only `ahead`
-      // rows on left 512-column rows out of cache at 13.1 GB/s against 17.5 ungrouped).
-      const int64_t first = r + g + ahead;
+      // Rows `ahead` rows on prefetched while this group computes (streaming only, where g = 1).
+      const int64_t first = r + ahead;
       const int next_rows =
           stage != nullptr ? static_cast<int>(std::clamp<int64_t>(rows - first, 0, g)) : 0;
       const float* next = next_rows > 0 ? x + first * ldx : nullptr;

@@ -356,29 +356,34 @@ TEST_P(SoftmaxIsaTest, LargeOutputsStreamRunsOfRows) {
   }
 }
 
-// Short rows on the streaming path (>= 16 MiB of output): staged, then written with
-// non-temporal stores, to a vector-aligned and to an unaligned destination.
-TEST_P(SoftmaxIsaTest, LargeOutputsOfShortRows) {
+// The streaming path (>= 16 MiB of output, rows of >= 512 columns) to a vector-aligned and to an
+// unaligned destination, and as large an output of short rows, which keeps plain stores.
+TEST_P(SoftmaxIsaTest, LargeOutputsAlignedAndUnaligned) {
   std::mt19937_64 rng(test_seed() + 10);
   Context ctx = make_test_context(GetParam(), 2);
-  const int64_t rows = 33001, cols = 128;
-  const std::vector<float> x = random_floats(rng, rows * cols, -5, 5);
-  std::vector<float> y(rows * cols + 16);
-  const auto misalignment = reinterpret_cast<std::uintptr_t>(y.data()) % 64 / sizeof(float);
-  const int64_t aligned = static_cast<int64_t>((16 - misalignment) % 16);
-  for (int64_t offset : {aligned, aligned + 1}) {
-    SoftmaxOptions o;
-    o.scale = 0.5f;
-    ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
-                        TensorView<float>(y.data() + offset, {rows, cols}), o)
-                    .is_ok());
-    for (int64_t r = 0; r < rows; r += 37) {
-      const auto want =
-          ref::softmax_row(x.data() + r * cols, 1, nullptr, 1, cols, cols, 0.5, false);
-      double big_a = 0;
-      for (int64_t j = 0; j < cols; ++j) big_a = std::max(big_a, std::fabs(0.5 * x[r * cols + j]));
-      check_row(want, y.data() + offset + r * cols, 1, cols, big_a, false,
-                "offset " + std::to_string(offset) + " row " + std::to_string(r));
+  for (int64_t cols : {int64_t{512}, int64_t{128}}) {
+    const int64_t rows = (int64_t{16} << 20) / (4 * cols) + 3;
+    const std::vector<float> x = random_floats(rng, rows * cols, -5, 5);
+    std::vector<float> y(rows * cols + 16);
+    const auto misalignment = reinterpret_cast<std::uintptr_t>(y.data()) % 64 / sizeof(float);
+    const int64_t aligned = static_cast<int64_t>((16 - misalignment) % 16);
+    for (int64_t offset : {aligned, aligned + 1}) {
+      SoftmaxOptions o;
+      o.scale = 0.5f;
+      ASSERT_TRUE(softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
+                          TensorView<float>(y.data() + offset, {rows, cols}), o)
+                      .is_ok());
+      for (int64_t r = 0; r < rows; r += 37) {
+        const auto want =
+            ref::softmax_row(x.data() + r * cols, 1, nullptr, 1, cols, cols, 0.5, false);
+        double big_a = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          big_a = std::max(big_a, std::fabs(0.5 * x[r * cols + j]));
+        }
+        check_row(want, y.data() + offset + r * cols, 1, cols, big_a, false,
+                  "cols " + std::to_string(cols) + " offset " + std::to_string(offset) + " row " +
+                      std::to_string(r));
+      }
     }
   }
 }
