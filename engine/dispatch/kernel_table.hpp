@@ -57,8 +57,8 @@ using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64
 // for each vector of columns the rows none of its columns sees are skipped and written as p = 0.
 // softmax_row over rows rows: x + r * ldx, bias + r * ldbias (bias may be null), y + r * ldy. One
 // call per run of rows, so short rows do not pay a call and the driver's indexing each (a third
-// of a 128-column row's instructions did). With stage (4 n floats), rows are streamed as in
-// softmax_row, prefetching rows `ahead` rows on.
+// of a 128-column row's instructions did). With stage, rows are streamed as in softmax_row and
+// each prefetches the row `ahead` rows on.
 using SoftmaxRowsFn = void (*)(const float* x, int64_t ldx, const float* bias, int64_t ldbias,
                                float* y, int64_t ldy, int64_t rows, int64_t n, float scale,
                                bool log, float* stage, int64_t ahead);

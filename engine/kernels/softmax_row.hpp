@@ -132,11 +132,11 @@ struct SoftmaxRow {
 
   // rows <= kMaxGroup rows: x + r ldx, bias + r ldbias, y + r ldy. stream: y is written once with
   // non-temporal stores, the exponentials staged in `stage` (rows n floats, cache-resident)
-  // instead of in y. next (null, or next_rows rows ldx apart): rows prefetched during pass 2.
+  // instead of in y. next (may be null): a row prefetched during the first row's pass 2.
   template <bool kBias>
   static void run_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
                        int64_t ldy, int rows, int64_t n, float scale, bool log, float* stage,
-                       const float* next, int next_rows) {
+                       const float* next) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     float mx[kMaxGroup], sum[kMaxGroup];
     auto bias_row = [&](int r) { return kBias ? bias + r * ldbias : nullptr; };
@@ -150,7 +150,7 @@ struct SoftmaxRow {
     for (int r = 0; r < rows; ++r) {
       if (mx[r] == -kInf) continue;  // every column masked, or NaN among -inf: pass 3 fills
       float* e_out = log ? nullptr : stage != nullptr ? stage + r * n : y + r * ldy;
-      const float* pre = r < next_rows ? next + r * ldx : nullptr;
+      const float* pre = r == 0 ? next : nullptr;
       sum[r] = std::fabs(mx[r]) <= kFoldedMax
                    ? exp_pass<kBias, false>(x + r * ldx, bias_row(r), e_out, n, scale, mx[r], pre)
                    : exp_pass<kBias, true>(x + r * ldx, bias_row(r), e_out, n, scale, mx[r], pre);
@@ -205,29 +205,27 @@ struct SoftmaxRow {
   static void softmax_row(const float* x, const float* bias, float* y, int64_t n, float scale,
                           bool log, float* stage, const float* next) {
     if (bias != nullptr) {
-      run_rows<true>(x, 0, bias, 0, y, 0, 1, n, scale, log, stage, next, 1);
+      run_rows<true>(x, 0, bias, 0, y, 0, 1, n, scale, log, stage, next);
     } else {
-      run_rows<false>(x, 0, nullptr, 0, y, 0, 1, n, scale, log, stage, next, 1);
+      run_rows<false>(x, 0, nullptr, 0, y, 0, 1, n, scale, log, stage, next);
     }
   }
 
   static void softmax_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
                            int64_t ldy, int64_t rows, int64_t n, float scale, bool log,
                            float* stage, int64_t ahead) {
-    const int group = group_rows(n, stage != nullptr);
+    const bool stream = stage != nullptr;
+    const int group = group_rows(n, stream);
     for (int64_t r = 0; r < rows; r += group) {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
-      // Rows `ahead` rows on prefetched while this group computes (streaming only, where g = 1).
-      const int64_t first = r + ahead;
-      const int next_rows =
-          stage != nullptr ? static_cast<int>(std::clamp<int64_t>(rows - first, 0, g)) : 0;
-      const float* next = next_rows > 0 ? x + first * ldx : nullptr;
+      // Streaming (one row a group): the row `ahead` rows on is prefetched while this one computes.
+      const float* next = stream && r + ahead < rows ? x + (r + ahead) * ldx : nullptr;
       if (bias != nullptr) {
         run_rows<true>(x + r * ldx, ldx, bias + r * ldbias, ldbias, y + r * ldy, ldy, g, n, scale,
-                       log, stage, next, next_rows);
+                       log, stage, next);
       } else {
         run_rows<false>(x + r * ldx, ldx, nullptr, 0, y + r * ldy, ldy, g, n, scale, log, stage,
-                        next, next_rows);
+                        next);
       }
     }
   }

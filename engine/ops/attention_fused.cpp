@@ -41,6 +41,7 @@ struct Blocks {
   // once per head.
   bool heads_as_columns;
   int64_t heads_per_task;
+  int64_t tasks_per_unit;  // (query head or head group, query block) tasks of one unit
 };
 
 Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
@@ -59,8 +60,8 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
   const int64_t ratio = p.heads_q / p.heads_kv;
   b.heads_as_columns = p.seq_q == 1 && ratio > 1 && ratio <= b.bq;
   b.heads_per_task = b.heads_as_columns ? ratio : 1;
-  const int64_t tasks_per_unit = ratio / b.heads_per_task * ((p.seq_q + b.bq - 1) / b.bq);
-  b.pack_kv = tasks_per_unit >= 2;
+  b.tasks_per_unit = ratio / b.heads_per_task * ((p.seq_q + b.bq - 1) / b.bq);
+  b.pack_kv = b.tasks_per_unit >= 2;
   // After the V panel (without pack_kv), score_rows' copy of 16 keys.
   b.k_copy = b.v_panel + (b.pack_kv ? 0 : b.bk * b.dv_pad);
   b.total = round_up(b.k_copy + 16 * p.head_dim, 16);
@@ -74,8 +75,8 @@ Blocks blocks_for(const ContextImpl& ctx, const AttentionProblem& p) {
                             std::max<int64_t>(b.unit_floats, 1);
   // A unit per thread, so every thread packs, and enough tasks per group (about 8 per thread)
   // that the barrier closing the group waits on little.
-  const int64_t by_balance =
-      std::max<int64_t>(ctx.threads(), (8 * ctx.threads() + tasks_per_unit - 1) / tasks_per_unit);
+  const int64_t by_balance = std::max<int64_t>(
+      ctx.threads(), (8 * ctx.threads() + b.tasks_per_unit - 1) / b.tasks_per_unit);
   b.units_per_group = std::clamp<int64_t>(std::max(by_memory, by_balance), 1, units);
   return b;
 }
@@ -303,8 +304,6 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
   // Task t of a unit: head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7%
   // slower at 4 x 12 x 512^2); within a head the largest causal blocks come first, so a schedule
   // ends on small ones.
-  const int64_t head_tasks = ratio / blk.heads_per_task;  // per unit and query block
-  const int64_t tasks_per_unit = head_tasks * nqb;
   auto run_task = [&](int64_t unit_index, int64_t t, const float* unit, float* work) {
     const int64_t b = unit_index / p.heads_kv;
     const int64_t h = unit_index % p.heads_kv * ratio + t / nqb * blk.heads_per_task;
@@ -316,7 +315,7 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
       float* unit = work + blk.total;
       for (int64_t u = begin; u < end; ++u) {
         pack_unit(kt, blk, p, u / p.heads_kv, u % p.heads_kv, unit);
-        for (int64_t t = 0; t < tasks_per_unit; ++t) run_task(u, t, unit, work);
+        for (int64_t t = 0; t < blk.tasks_per_unit; ++t) run_task(u, t, unit, work);
       }
     });
     return;
@@ -333,11 +332,11 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
         }
       });
     ctx.runtime->parallel_for(
-        nu * tasks_per_unit, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+        nu * blk.tasks_per_unit, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
           float* work = ws.worker(worker_index());
           for (int64_t t = begin; t < end; ++t) {
-            const int64_t u = t / tasks_per_unit;
-            run_task(u0 + u, t % tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
+            const int64_t u = t / blk.tasks_per_unit;
+            run_task(u0 + u, t % blk.tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
           }
         });
   }

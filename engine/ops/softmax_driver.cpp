@@ -66,7 +66,7 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
   const bool stream =
       cols >= kStreamingMinColumns &&
       total_rows * cols * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
-  // Prefetch (streaming only) about 8 KiB ahead: far enough for DRAM latency even for short rows.
+  // Prefetch (streaming only) about 8 KiB ahead: far enough for DRAM latency.
   const int64_t ahead = std::max<int64_t>(1, 2048 / cols);
   // Rows of one head with the same valid length and unit column strides go to the kernel as a
   // run; causal rows (a different length each) and strided ones go one at a time.
