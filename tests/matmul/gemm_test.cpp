@@ -136,13 +136,13 @@ TEST_P(GemmIsaTest, SetConflictingRowStrides) {
   }
 }
 
-// k <= 64 with B packed runs row panels outer, B strips inner (gemm_driver's kShortK).
+// k <= 128 with B packed runs row panels outer, B strips inner (gemm_driver's kShortK).
 TEST_P(GemmIsaTest, ShortKRowPanelsOuter) {
   Context ctx = make_test_context(GetParam(), 2);
   const uint64_t seed = test_seed() + 7;
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
-  for (int64_t k : {1, 17, 64}) {
+  for (int64_t k : {1, 17, 64, 128, 129}) {
     for (bool trans_b : {false, true}) {
       check_gemm(ctx, Shape{301, 517, k, false, trans_b, 0.5f, 0.0f, 3}, rng);
       check_gemm(ctx, Shape{53, 301, k, true, trans_b, 1.0f, 0.75f, 0}, rng);
