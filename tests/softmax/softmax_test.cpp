@@ -20,6 +20,7 @@ struct Case {
   bool causal = false, log = false, bias = false, key_lengths = false, in_place = false;
   int64_t col_stride = 1;  // > 1: columns interleaved with garbage
   int64_t row_pad = 0;
+  int64_t src_offset = 0, dst_offset = 0;  // floats before the tensor: row alignments
 };
 
 // Runs one case on random data (or `fill` when given) and checks every element against the oracle
@@ -61,20 +62,28 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
                  << "B=" << c.batch << " H=" << c.heads << " R=" << c.rows << " C=" << c.cols
                  << " scale=" << c.scale << " causal=" << c.causal << " log=" << c.log
                  << " bias=" << c.bias << " lengths=" << c.key_lengths << " in_place=" << c.in_place
-                 << " col_stride=" << c.col_stride);
+                 << " col_stride=" << c.col_stride << " offsets=" << c.src_offset << ","
+                 << c.dst_offset);
     Context ctx = make_test_context(GetParam(), threads);
     const int64_t cs = c.col_stride, rs = c.cols * cs + c.row_pad, hs = c.rows * rs,
                   bs = c.heads * hs, total = c.batch * bs;
-    std::vector<float> src = fill ? *fill : random_floats(rng, static_cast<size_t>(total), -8, 8);
-    std::vector<float> dst(static_cast<size_t>(total), 12345.0f);
+    std::vector<float> src_buf(static_cast<size_t>(c.src_offset), 0.0f);
+    {
+      const std::vector<float> data =
+          fill ? *fill : random_floats(rng, static_cast<size_t>(total), -8, 8);
+      src_buf.insert(src_buf.end(), data.begin(), data.end());
+    }
+    std::vector<float> dst_buf(static_cast<size_t>(c.dst_offset + total), 12345.0f);
+    float* const src = src_buf.data() + c.src_offset;
+    float* const dst = dst_buf.data() + c.dst_offset;
     std::vector<float> bias;
     if (c.bias) bias = random_floats(rng, static_cast<size_t>(c.rows * c.cols), -3, 3);
     std::vector<int32_t> lengths(static_cast<size_t>(c.batch));
     for (int64_t b = 0; b < c.batch; ++b) {
       lengths[b] = static_cast<int32_t>(std::uniform_int_distribution<int64_t>(0, c.cols)(rng));
     }
-    const std::vector<float> original = src;
-    float* out = c.in_place ? src.data() : dst.data();
+    const std::vector<float> original(src, src + total);
+    float* out = c.in_place ? src : dst;
     SoftmaxOptions o;
     o.scale = c.scale;
     o.mask = c.causal ? MaskKind::kCausal : MaskKind::kNone;
@@ -85,10 +94,10 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
                                        {0, 0, c.cols, 1});
     }
     const Status s = softmax(
-        ctx,
-        TensorView<const float>(src.data(), {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}),
+        ctx, TensorView<const float>(src, {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}),
         TensorView<float>(out, {c.batch, c.heads, c.rows, c.cols}, {bs, hs, rs, cs}), o);
     ASSERT_TRUE(s.is_ok()) << s.message();
+    for (int64_t j = 0; j < c.dst_offset; ++j) ASSERT_EQ(dst_buf[j], 12345.0f) << "before " << j;
     for (int64_t b = 0; b < c.batch; ++b) {
       for (int64_t h = 0; h < c.heads; ++h) {
         for (int64_t r = 0; r < c.rows; ++r) {
@@ -128,6 +137,28 @@ TEST_P(SoftmaxIsaTest, ManyRowLengths) {
     Case c;
     c.batch = 2, c.heads = 2, c.rows = 3, c.cols = cols, c.scale = 0.7f;
     run_case(c, rng);
+  }
+}
+
+// Rows are cut at the destination's vector alignment (an overlapping head and tail vector around
+// an aligned body): every offset of source and destination, in place, rows just over a vector.
+TEST_P(SoftmaxIsaTest, EveryRowAlignment) {
+  const uint64_t seed = test_seed() + 11;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  int trial = 0;
+  for (int64_t cols : {16, 17, 20, 31, 33, 47, 128, 131}) {
+    for (int64_t offset = 0; offset < 16; ++offset, ++trial) {
+      Case c;
+      c.rows = 9, c.cols = cols, c.scale = 0.9f;
+      c.row_pad = trial % 2;  // odd strides: the rows of one call start at different alignments
+      c.log = trial % 3 == 1;
+      c.bias = trial % 5 == 2;
+      c.in_place = trial % 4 == 3;
+      c.src_offset = offset;
+      c.dst_offset = c.in_place ? offset : (offset * 7 + trial) % 16;
+      run_case(c, rng);
+    }
   }
 }
 
