@@ -1,8 +1,9 @@
 // Row softmax (contract in kernel_table.hpp): three passes over a row that sits in L1/L2 after the
-// first one: max of t = scale*x + bias; exp(t - max) = 2^u and its sum, u from one FMA; normalise.
-// Pass 2 is bound by the FMA pipes (Zen 4: 8 of its ~12 vector ops), so the exponent's FMA count
-// is what matters: folding scale and log2(e) into u and taking the max of the raw x took a
-// 2048-column row in L2 from ~17 to ~13.7 cycles per vector.
+// first one: max of t = scale*x + bias; exp(t - max) = 2^u and its sum, u from one FMA; normalise,
+// which for rows in cache runs inside the next row's pass 2 (see Pending). Pass 2 is bound by the
+// FMA pipes (Zen 4: 8 of its ~12 vector ops), so the exponent's FMA count is what matters: folding
+// scale and log2(e) into u and taking the max of the raw x took a 2048-column row in L2 from ~17
+// to ~13.7 cycles per vector.
 #pragma once
 
 #include <algorithm>
@@ -74,10 +75,31 @@ struct SoftmaxRow {
     return xsimd::fma(Vec::load_unaligned(x + i), k.c, k.minus_mc);
   }
 
-  // exp(t - max) into e_out (unless null) and their sum. next: the next row, prefetched.
-  template <bool kBias, bool kTwoStep>
+  // A row whose exponentials (in y) wait for their 1/sum. The next row's exp pass normalises it a
+  // vector at a time: that loop is bound by the FMA pipes and leaves the load and store ports
+  // idle, so the normalise pass (~3 of ~13 cycles a vector in L1) no longer runs on its own. Zen 4,
+  // rows in cache, interleaved medians: 512 columns 32.4 -> 34.6 GB/s, 2048 32.8 -> 36.4, 8192
+  // 34.9 -> 38.4 (128: unchanged). Streaming rows keep their own pass: their non-temporal stores,
+  // spread under the next row's exps, ran 2048 columns out of cache 23% slower.
+  struct Pending {
+    float* y = nullptr;  // null: no row pending
+    float inv;
+  };
+  // The rest of a pending row of n floats from column i.
+  static void drain_from(Pending& p, int64_t i, int64_t n) {
+    if (p.y == nullptr) return;
+    const Vec vinv(p.inv);
+    for (; i + kW <= n; i += kW) (Vec::load_unaligned(p.y + i) * vinv).store_unaligned(p.y + i);
+    for (; i < n; ++i) p.y[i] *= p.inv;
+    p.y = nullptr;
+  }
+
+  // exp(t - max) into e_out (unless null) and their sum, writing out `pending` on the way. next:
+  // the next row, prefetched.
+  template <bool kBias, bool kTwoStep, bool kDrain>
   static float exp_pass(const float* x, const float* bias, float* e_out, int64_t n, float scale,
-                        float mx, const float* next) {
+                        float mx, const float* next, Pending& pending) {
+    const Vec pinv(kDrain ? pending.inv : 0.0f);
     const Shift k{Vec(scale), Vec(scale * kLog2e), Vec(-(mx * kLog2e)), Vec(mx)};
     Vec s0(0.0f), s1(0.0f);
     int64_t i = 0;
@@ -95,6 +117,10 @@ struct SoftmaxRow {
       }
       const Vec e0 = vexp2_nonpositive(exponent<kBias, kTwoStep>(x, bias, i, k));
       const Vec e1 = vexp2_nonpositive(exponent<kBias, kTwoStep>(x, bias, i + kW, k));
+      if constexpr (kDrain) {  // the pending row, of the same length
+        (Vec::load_unaligned(pending.y + i) * pinv).store_unaligned(pending.y + i);
+        (Vec::load_unaligned(pending.y + i + kW) * pinv).store_unaligned(pending.y + i + kW);
+      }
       s0 += e0;
       s1 += e1;
       if (e_out != nullptr) {
@@ -102,6 +128,7 @@ struct SoftmaxRow {
         e1.store_unaligned(e_out + i + kW);
       }
     }
+    if constexpr (kDrain) drain_from(pending, i, n);
     float sum = xsimd::hadd(s0 + s1);
     if (i < n) {  // the tail through the same vector formula, from zero-padded copies
       alignas(64) float xt[2 * kW] = {}, bt[2 * kW] = {}, et[2 * kW];
@@ -130,15 +157,26 @@ struct SoftmaxRow {
     return static_cast<int>(std::clamp<int64_t>(2048 / std::max<int64_t>(n, 1), 1, kMaxGroup));
   }
 
+  // exp_pass for this row's max (kTwoStep when folding would lose accuracy) and pending rows.
+  template <bool kBias, bool kDrain>
+  static float exp_pass(const float* x, const float* bias, float* e_out, int64_t n, float scale,
+                        float mx, const float* next, Pending& pending) {
+    return std::fabs(mx) <= kFoldedMax
+               ? exp_pass<kBias, false, kDrain>(x, bias, e_out, n, scale, mx, next, pending)
+               : exp_pass<kBias, true, kDrain>(x, bias, e_out, n, scale, mx, next, pending);
+  }
+
   // rows <= kMaxGroup rows: x + r ldx, bias + r ldbias, y + r ldy. stream: y is written once with
-  // non-temporal stores, the exponentials staged in `stage` (rows n floats, cache-resident)
-  // instead of in y. next (may be null): a row prefetched during the first row's pass 2.
+  // non-temporal stores, the exponentials staged in `stage` (n floats, cache-resident) instead of
+  // in y. next (may be null): a row prefetched during the first row's pass 2. pending: a row from
+  // before, normalised here; on return the group's last plain row, which the caller passes to the
+  // next group or finishes with drain_from.
   template <bool kBias>
   static void run_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
                        int64_t ldy, int rows, int64_t n, float scale, bool log, float* stage,
-                       const float* next) {
+                       const float* next, Pending& pending) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
-    float mx[kMaxGroup], sum[kMaxGroup];
+    float mx[kMaxGroup];
     auto bias_row = [&](int r) { return kBias ? bias + r * ldbias : nullptr; };
     // Pass 1: the max. For a positive scale, max(scale x) = scale max(x) exactly (rounding is
     // monotonic), which saves a multiply per element.
@@ -146,23 +184,29 @@ struct SoftmaxRow {
       mx[r] = !kBias && scale > 0.0f ? scale * row_max<false, false>(x + r * ldx, nullptr, n, scale)
                                      : row_max<kBias, true>(x + r * ldx, bias_row(r), n, scale);
     }
-    // Pass 2: exp and sum (stored unless log-softmax, which recomputes t in pass 3).
+    // Pass 2: exp and sum, stored unless log-softmax (which recomputes t). Plain rows are then
+    // pending, normalised under the next row's pass 2.
     for (int r = 0; r < rows; ++r) {
       if (mx[r] == -kInf) continue;  // every column masked, or NaN among -inf: pass 3 fills
-      float* e_out = log ? nullptr : stage != nullptr ? stage + r * n : y + r * ldy;
+      float* e_out = log ? nullptr : stage != nullptr ? stage : y + r * ldy;
       const float* pre = r == 0 ? next : nullptr;
-      sum[r] = std::fabs(mx[r]) <= kFoldedMax
-                   ? exp_pass<kBias, false>(x + r * ldx, bias_row(r), e_out, n, scale, mx[r], pre)
-                   : exp_pass<kBias, true>(x + r * ldx, bias_row(r), e_out, n, scale, mx[r], pre);
-    }
-    // Pass 3.
-    for (int r = 0; r < rows; ++r) {
-      if (mx[r] == -kInf) {
-        fill_masked<kBias>(x + r * ldx, bias_row(r), y + r * ldy, n, scale, log);
+      const float sum = pending.y != nullptr
+                            ? exp_pass<kBias, true>(x + r * ldx, bias_row(r), e_out, n, scale,
+                                                    mx[r], pre, pending)
+                            : exp_pass<kBias, false>(x + r * ldx, bias_row(r), e_out, n, scale,
+                                                     mx[r], pre, pending);
+      if (log) {
+        log_normalise<kBias>(x + r * ldx, bias_row(r), y + r * ldy, n, scale,
+                             mx[r] + std::log(sum));
+      } else if (stage != nullptr) {
+        StreamStore<Arch>::scale(stage, 1.0f / sum, y + r * ldy, n);
       } else {
-        normalise<kBias>(x + r * ldx, bias_row(r), y + r * ldy, n, scale, log, mx[r], sum[r],
-                         stage != nullptr && !log ? stage + r * n : nullptr);
+        pending = Pending{y + r * ldy, 1.0f / sum};
       }
+    }
+    // Pass 3: rows with every column masked.
+    for (int r = 0; r < rows; ++r) {
+      if (mx[r] == -kInf) fill_masked<kBias>(x + r * ldx, bias_row(r), y + r * ldy, n, scale, log);
     }
   }
 
@@ -180,35 +224,26 @@ struct SoftmaxRow {
     for (int64_t j = 0; j < n; ++j) y[j] = fill;
   }
 
-  // y from pass 2's exponentials (in y, or staged) and their sum; log-softmax from t.
+  // Log-softmax: y = t - shift, shift = max + log(sum).
   template <bool kBias>
-  static void normalise(const float* x, const float* bias, float* y, int64_t n, float scale,
-                        bool log, float mx, float sum, const float* staged) {
-    if (log) {
-      const float shift = mx + std::log(sum);
-      const Vec vshift(shift), vscale(scale);
-      int64_t i = 0;
-      for (; i + kW <= n; i += kW)
-        (logits<kBias>(x, bias, i, vscale) - vshift).store_unaligned(y + i);
-      for (; i < n; ++i) y[i] = logit<kBias>(x, bias, i, scale) - shift;
-    } else if (staged != nullptr) {
-      StreamStore<Arch>::scale(staged, 1.0f / sum, y, n);
-    } else {
-      const float inv = 1.0f / sum;
-      const Vec vinv(inv);
-      int64_t i = 0;
-      for (; i + kW <= n; i += kW) (Vec::load_unaligned(y + i) * vinv).store_unaligned(y + i);
-      for (; i < n; ++i) y[i] *= inv;
-    }
+  static void log_normalise(const float* x, const float* bias, float* y, int64_t n, float scale,
+                            float shift) {
+    const Vec vshift(shift), vscale(scale);
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW)
+      (logits<kBias>(x, bias, i, vscale) - vshift).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] = logit<kBias>(x, bias, i, scale) - shift;
   }
 
   static void softmax_row(const float* x, const float* bias, float* y, int64_t n, float scale,
                           bool log, float* stage, const float* next) {
+    Pending pending;
     if (bias != nullptr) {
-      run_rows<true>(x, 0, bias, 0, y, 0, 1, n, scale, log, stage, next);
+      run_rows<true>(x, 0, bias, 0, y, 0, 1, n, scale, log, stage, next, pending);
     } else {
-      run_rows<false>(x, 0, nullptr, 0, y, 0, 1, n, scale, log, stage, next);
+      run_rows<false>(x, 0, nullptr, 0, y, 0, 1, n, scale, log, stage, next, pending);
     }
+    drain_from(pending, 0, n);
   }
 
   static void softmax_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
@@ -216,18 +251,20 @@ struct SoftmaxRow {
                            float* stage, int64_t ahead) {
     const bool stream = stage != nullptr;
     const int group = group_rows(n, stream);
+    Pending pending;  // carried from group to group
     for (int64_t r = 0; r < rows; r += group) {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
       // Streaming (one row a group): the row `ahead` rows on is prefetched while this one computes.
       const float* next = stream && r + ahead < rows ? x + (r + ahead) * ldx : nullptr;
       if (bias != nullptr) {
         run_rows<true>(x + r * ldx, ldx, bias + r * ldbias, ldbias, y + r * ldy, ldy, g, n, scale,
-                       log, stage, next);
+                       log, stage, next, pending);
       } else {
         run_rows<false>(x + r * ldx, ldx, nullptr, 0, y + r * ldy, ldy, g, n, scale, log, stage,
-                        next);
+                        next, pending);
       }
     }
+    drain_from(pending, 0, n);
   }
 };
 
