@@ -1,7 +1,10 @@
 // Row softmax: cpuattn against oneDNN's softmax primitive and a scalar std::exp loop. GBps counts
 // the bytes read and written (8 per element); "in cache" totals 64 K floats (in + out in L2),
 // "out of cache" 16 Mi floats in and 16 Mi out (128 MiB, far beyond the L3).
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "bench_util.hpp"
 #include "peers.hpp"
@@ -24,38 +27,63 @@ void scalar_softmax(int64_t rows, int64_t cols, const float* x, float* y) {
   }
 }
 
-// args: cols, total floats, threads
+// A float buffer of n at a 64-byte boundary (aligned) or where a std::vector of that size lands:
+// glibc puts large blocks 16 bytes past a page, so every row of 16-float multiples starts 4
+// floats off a vector boundary and each vector load and store splits a cache line. Runtimes
+// allocate tensors 64-byte aligned; both cases are measured.
+struct Buffer {
+  Buffer(std::vector<float> data, bool aligned) : storage(std::move(data)) {
+    if (aligned) {
+      const std::size_t n = storage.size();
+      storage.resize(n + 16);
+      const auto addr = reinterpret_cast<std::uintptr_t>(storage.data());
+      const std::size_t skip = (64 - addr % 64) % 64 / sizeof(float);
+      std::copy_backward(storage.begin(), storage.begin() + static_cast<std::ptrdiff_t>(n),
+                         storage.begin() + static_cast<std::ptrdiff_t>(n + skip));
+      p = storage.data() + skip;
+    } else {
+      p = storage.data();
+    }
+  }
+  std::vector<float> storage;
+  float* p;
+};
+
+// args: cols, total floats, threads, aligned (0: std::vector's placement, 1: 64-byte aligned)
 void bm_softmax(benchmark::State& state, Impl impl) {
   const int64_t cols = state.range(0), total = state.range(1), rows = total / cols;
   const int threads = static_cast<int>(state.range(2));
-  const auto x = random_buffer(total, 3, -10, 10);
-  std::vector<float> y(total), check(total);
+  const bool aligned = state.range(3) != 0;
+  const Buffer xb(random_buffer(total, 3, -10, 10), aligned);
+  Buffer yb(std::vector<float>(total), aligned);
+  const float* x = xb.p;
+  float* y = yb.p;
+  std::vector<float> check(total);
   set_peer_threads(threads);
   const Context& ctx = context_for(threads);
   auto run = [&](float* out) {
     switch (impl) {
       case kCpuattn:
-        if (!softmax(ctx, TensorView<const float>(x.data(), {rows, cols}),
+        if (!softmax(ctx, TensorView<const float>(x, {rows, cols}),
                      TensorView<float>(out, {rows, cols}))
                  .is_ok()) {
           std::abort();
         }
         break;
       case kOnednn:
-        onednn_softmax(rows, cols, x.data(), out);
+        onednn_softmax(rows, cols, x, out);
         break;
       case kScalar:
-        scalar_softmax(rows, cols, x.data(), out);
+        scalar_softmax(rows, cols, x, out);
         break;
     }
   };
-  run(y.data());
-  scalar_softmax(std::min<int64_t>(rows, 64), cols, x.data(), check.data());
-  if (!check_close(state, y.data(), check.data(), std::min<int64_t>(rows, 64) * cols, 1e-5,
-                   "softmax"))
+  run(y);
+  scalar_softmax(std::min<int64_t>(rows, 64), cols, x, check.data());
+  if (!check_close(state, y, check.data(), std::min<int64_t>(rows, 64) * cols, 1e-5, "softmax"))
     return;
   for (auto _ : state) {
-    run(y.data());
+    run(y);
     benchmark::ClobberMemory();
   }
   set_gbps(state, 8.0 * total);
@@ -64,11 +92,12 @@ void bm_softmax(benchmark::State& state, Impl impl) {
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"cols", "total", "threads"});
+  b->ArgNames({"cols", "total", "threads", "aligned"});
   for (int threads : {1, 2}) {
     for (int64_t cols : {128, 512, 2048, 8192}) {
-      b->Args({cols, 64 * 1024, threads});
-      b->Args({cols, 16 * 1024 * 1024, threads});
+      b->Args({cols, 64 * 1024, threads, 0});
+      b->Args({cols, 16 * 1024 * 1024, threads, 0});
+      b->Args({cols, 16 * 1024 * 1024, threads, 1});
     }
   }
   b->UseRealTime();
