@@ -140,8 +140,9 @@ TEST_P(SoftmaxIsaTest, ManyRowLengths) {
   }
 }
 
-// Rows are cut at the destination's vector alignment (an overlapping head and tail vector around
-// an aligned body): every offset of source and destination, in place, rows just over a vector.
+// Every offset of source and destination from a vector boundary (row ends and tails fall at every
+// lane), in place too, rows just over a vector and longer, groups of rows normalised under the
+// next row's exp pass.
 TEST_P(SoftmaxIsaTest, EveryRowAlignment) {
   const uint64_t seed = test_seed() + 11;
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
