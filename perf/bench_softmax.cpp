@@ -3,7 +3,9 @@
 // "out of cache" 16 Mi floats in and 16 Mi out (128 MiB, far beyond the L3).
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "bench_util.hpp"
