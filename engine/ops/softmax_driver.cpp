@@ -41,7 +41,9 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
 }
 
 std::size_t softmax_scratch(const SoftmaxProblem& p) {
-  return static_cast<std::size_t>(4 * p.dims[3]);
+  // The row kernels' stage (kSoftmaxStageFloats) or, for strided rows, gathered x, bias and y
+  // plus a stage of one row (4 cols).
+  return static_cast<std::size_t>(std::max<int64_t>(4 * p.dims[3], kSoftmaxStageFloats(p.dims[3])));
 }
 
 namespace {
@@ -88,7 +90,7 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
         const int64_t valid = softmax_valid_columns(false, r0, rows, cols, key_length);
         if (valid > 0) {
           kt.softmax_rows(x, p.src_strides[2], bias, p.bias_strides[2], y, p.dst_strides[2], count,
-                          valid, p.scale, p.log, stream ? scratch : nullptr, ahead);
+                          valid, p.scale, p.log, scratch, stream, ahead);
         }
         for (int64_t r = 0; r < count && valid < cols; ++r) {
           std::fill(y + r * p.dst_strides[2] + std::max<int64_t>(valid, 0),
