@@ -48,6 +48,20 @@ using PackBFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t k, in
 using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64_t n, float scale,
                               bool log, float* stage, const float* next);
 
+// Two slots of n floats, each placed half a page from its row of x (see SoftmaxRow::stage_slot).
+constexpr int64_t kSoftmaxStageFloats(int64_t n) {
+  return 2 * (n + 2048);
+}
+
+// softmax_row over rows rows: x + r * ldx, bias + r * ldbias (bias may be null), y + r * ldy. One
+// call per run of rows, so short rows do not pay a call and the driver's indexing each (a third
+// of a 128-column row's instructions did). stage: kSoftmaxStageFloats(n) floats of scratch (not
+// aliasing x or y), or null. With stream, rows are streamed as in softmax_row (stage required) and
+// each prefetches the row `ahead` rows on.
+using SoftmaxRowsFn = void (*)(const float* x, int64_t ldx, const float* bias, int64_t ldbias,
+                               float* y, int64_t ldy, int64_t rows, int64_t n, float scale,
+                               bool log, float* stage, bool stream, int64_t ahead);
+
 // One key block of the online softmax, columns = queries: st[r * ld + c] holds scores for key r
 // and query c (c < cols, cols a multiple of the vector width), in log2 units (natural logits times
 // log2(e), which the caller folds into its query scale). Updates the running max m[c] and sum
@@ -55,19 +69,6 @@ using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64
 // p = 2^(s - m_new) = exp(natural logit - natural max). Fully masked columns (-inf so far) keep p =
 // 0, alpha = 0. Causal (visible_base != INT64_MIN): column c sees only rows r < c + visible_base;
 // for each vector of columns the rows none of its columns sees are skipped and written as p = 0.
-// softmax_row over rows rows: x + r * ldx, bias + r * ldbias (bias may be null), y + r * ldy. One
-// call per run of rows, so short rows do not pay a call and the driver's indexing each (a third
-// of a 128-column row's instructions did). stage: kSoftmaxStageFloats(n) floats of scratch (not
-// aliasing x or y), or null. With stream, rows are streamed as in softmax_row (stage required) and
-// each prefetches the row `ahead` rows on.
-// Two slots of n floats, each placed half a page from its row of x (see SoftmaxRow::stage_slot).
-constexpr int64_t kSoftmaxStageFloats(int64_t n) {
-  return 2 * (n + 2048);
-}
-using SoftmaxRowsFn = void (*)(const float* x, int64_t ldx, const float* bias, int64_t ldbias,
-                               float* y, int64_t ldy, int64_t rows, int64_t n, float scale,
-                               bool log, float* stage, bool stream, int64_t ahead);
-
 using OnlineSoftmaxFn = void (*)(float* st, int64_t ld, int rows, int cols, int64_t visible_base,
                                  float* m, float* l, float* alpha);
 
