@@ -75,12 +75,13 @@ struct SoftmaxRow {
     return xsimd::fma(Vec::load_unaligned(x + i), k.c, k.minus_mc);
   }
 
-  // A row whose exponentials (in y) wait for their 1/sum. The next row's exp pass normalises it a
-  // vector at a time: that loop is bound by the FMA pipes and leaves the load and store ports
-  // idle, so the normalise pass (~3 of ~13 cycles a vector in L1) no longer runs on its own. Zen 4,
-  // rows in cache, interleaved medians: 512 columns 32.4 -> 34.6 GB/s, 2048 32.8 -> 36.4, 8192
-  // 34.9 -> 38.4 (128: unchanged). Streaming rows keep their own pass: their non-temporal stores,
-  // spread under the next row's exps, ran 2048 columns out of cache 23% slower.
+  // A row whose exponentials (in y or a stage slot) wait for their 1/sum. The next row's exp pass
+  // normalises it a vector at a time: that loop is bound by the FMA pipes and leaves the load and
+  // store ports idle, so the normalise pass (~3 of ~13 cycles a vector in L1) no longer runs on
+  // its own. Zen 4, rows in cache, interleaved medians: 512 columns 32.4 -> 34.6 GB/s, 2048
+  // 32.8 -> 36.4, 8192 34.9 -> 38.4 (128: unchanged). Streaming rows keep their own pass: their
+  // non-temporal stores, spread under the next row's exps, ran 2048 columns out of cache 23%
+  // slower.
   struct Pending {
     const float* e = nullptr;  // the exponentials (in y, or in a stage slot); null: none pending
     float* y;
