@@ -3,7 +3,6 @@
 // "out of cache" 16 Mi floats in and 16 Mi out (128 MiB, far beyond the L3).
 #include <algorithm>
 #include <cmath>
-#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -34,18 +33,16 @@ void scalar_softmax(int64_t rows, int64_t cols, const float* x, float* y) {
 // floats off a vector boundary and each vector load and store splits a cache line. Runtimes
 // allocate tensors 64-byte aligned; both cases are measured.
 struct Buffer {
-  Buffer(std::vector<float> data, bool aligned) : storage(std::move(data)) {
-    if (aligned) {
-      const std::size_t n = storage.size();
-      storage.resize(n + 16);
-      const auto addr = reinterpret_cast<std::uintptr_t>(storage.data());
-      const std::size_t skip = (64 - addr % 64) % 64 / sizeof(float);
-      std::copy_backward(storage.begin(), storage.begin() + static_cast<std::ptrdiff_t>(n),
-                         storage.begin() + static_cast<std::ptrdiff_t>(n + skip));
-      p = storage.data() + skip;
-    } else {
+  Buffer(std::vector<float> data, bool aligned) {
+    if (!aligned) {
+      storage = std::move(data);  // keeps the vector's own placement
       p = storage.data();
+      return;
     }
+    storage.resize(data.size() + 64 / sizeof(float));
+    const auto addr = reinterpret_cast<std::uintptr_t>(storage.data());
+    p = storage.data() + (64 - addr % 64) % 64 / sizeof(float);
+    std::copy(data.begin(), data.end(), p);
   }
   std::vector<float> storage;
   float* p;

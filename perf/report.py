@@ -108,7 +108,8 @@ def main():
     impls_gemm = ["cpuattn"] + sorted({i for (o, i, a) in results if o == "sgemm" and i != "cpuattn"})
     print(table(results, "sgemm", impls_gemm, peak, "sgemm", "GFLOP/s"))
     print(table(results, "softmax", ["cpuattn", "onednn", "scalar_exp"], copy,
-                "softmax (cols, total floats, aligned: 64-byte aligned buffers)", "GB/s read + written", peak_label="% of copy",
+                "softmax (cols, total floats, aligned: 64-byte aligned buffers)",
+                "GB/s read + written", peak_label="% of copy",
                 peak_applies=lambda args: "total:16777216" in args))
     print(table(results, "attention",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], peak,

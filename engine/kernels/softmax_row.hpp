@@ -212,7 +212,9 @@ struct SoftmaxRow {
     for (int r = 0; r < rows; ++r) {
       if (mx[r] == -kInf) continue;  // every column masked, or NaN among -inf: pass 3 fills
       // The stage slot the pending row does not hold (without a stage, e goes to y).
-      const int slot = stage == nullptr || stream ? -1 : pending.e != nullptr && pending.slot == 0;
+      const int slot = stage == nullptr || stream                  ? -1
+                       : pending.e != nullptr && pending.slot == 0 ? 1
+                                                                   : 0;
       float* e_out = log         ? nullptr
                      : stream    ? stage
                      : slot >= 0 ? stage_slot(stage, slot, n, x + r * ldx)

@@ -50,10 +50,10 @@ namespace {
 // Outputs from this size on are written with non-temporal stores: they do not stay in cache for
 // the consumer anyway, and skipping the read-for-ownership saves a third of the traffic.
 constexpr int64_t kStreamingOutputBytes = int64_t{16} << 20;
-// Shorter rows keep plain stores: a row's non-temporal stores start at its first vector-aligned
-// address, and a short row spends a good part of itself on the scalar ends (128 columns, 16 Mi
-// floats: 15.9 -> 22.3 GB/s on 1 thread and 34.9 -> 41.3 on 2 with plain stores; from 512 columns
-// streaming wins, by 15% on 2 threads).
+// Shorter rows keep plain stores and the grouped passes: 128 columns, 16 Mi floats, 1 thread
+// (Zen 4): 15.9 -> 22.3 GB/s with plain stores, and streaming lost on 64-byte-aligned rows too
+// (26.2 -> 14.5), so the scalar ends of unaligned rows are not the reason. From 512 columns
+// streaming wins, by 15% on 2 threads.
 constexpr int64_t kStreamingMinColumns = 512;
 }  // namespace
 
