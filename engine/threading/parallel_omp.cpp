@@ -1,4 +1,5 @@
-// OpenMP runtime (-DCPUATTN_THREADING=OMP): one parallel region per call, dynamic schedule.
+// OpenMP runtime (-DCPUATTN_THREADING=OMP): one parallel region per call, dynamic schedule (or
+// one part per thread for parallel_for_static).
 #include <omp.h>
 
 #include <algorithm>
@@ -24,8 +25,14 @@ class OmpRuntime final : public ThreadRuntime {
       }
     }
   }
-
- private:
+  void run_parts(int parts, FunctionRef<void(int)> fn) override {
+#pragma omp parallel num_threads(parts)
+    {
+      WorkerIndexScope scope(std::min(omp_get_thread_num(), threads() - 1));
+      // A team smaller than asked for (nested regions, OMP_DYNAMIC) still runs every part.
+      for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) fn(t);
+    }
+  }
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // std::thread runtime (-DCPUATTN_THREADING=STD): a fixed pool per context, chunks handed out by
-// an atomic counter. It exists for ThreadSanitizer builds: TSan cannot see the synchronisation
-// inside Debian's uninstrumented libtbb and libgomp and reports false races there, while mutexes
-// and condition variables are fully visible to it. Calls on one context run one at a time.
+// an atomic counter (or part t to worker t). It exists for ThreadSanitizer builds: TSan cannot see
+// the synchronisation inside Debian's uninstrumented libtbb and libgomp and reports false races
+// there, while mutexes and condition variables are fully visible to it. Calls on one context run
+// one at a time.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -28,10 +29,25 @@ class StdRuntime final : public ThreadRuntime {
     for (std::thread& t : workers_) t.join();
   }
   void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
+    run(Job{n, grain, &fn, 0, nullptr});
+  }
+  void run_parts(int parts, FunctionRef<void(int)> fn) override {
+    run(Job{0, 1, nullptr, parts, &fn});
+  }
+
+ private:
+  struct Job {
+    int64_t n = 0, grain = 1;
+    FunctionRef<void(int64_t, int64_t)>* fn = nullptr;
+    int parts = 0;  // run_parts: worker t runs part t
+    FunctionRef<void(int)>* part_fn = nullptr;
+  };
+
+  void run(const Job& job) {
     std::lock_guard<std::mutex> call(call_mutex_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = Job{n, grain, &fn};
+      job_ = job;
       next_.store(0, std::memory_order_relaxed);
       active_ = static_cast<int>(workers_.size());
       ++generation_;
@@ -42,18 +58,16 @@ class StdRuntime final : public ThreadRuntime {
     done_cv_.wait(lock, [this] { return active_ == 0; });
   }
 
- private:
-  struct Job {
-    int64_t n = 0, grain = 1;
-    FunctionRef<void(int64_t, int64_t)>* fn = nullptr;
-  };
-
   void work(int index) {
     WorkerIndexScope scope(index);
     Job job;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job = job_;
+    }
+    if (job.part_fn != nullptr) {
+      if (index < job.parts) (*job.part_fn)(index);
+      return;
     }
     for (;;) {
       const int64_t begin = next_.fetch_add(1, std::memory_order_relaxed) * job.grain;

@@ -28,6 +28,19 @@ class TbbRuntime final : public ThreadRuntime {
           tbb::simple_partitioner());
     });
   }
+  void run_parts(int parts, FunctionRef<void(int)> fn) override {
+    // The static partitioner hands part t to arena slot t, the same in every call.
+    arena_.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<int>(0, parts, 1),
+          [&](const tbb::blocked_range<int>& r) {
+            WorkerIndexScope scope(
+                std::clamp(tbb::this_task_arena::current_thread_index(), 0, threads() - 1));
+            for (int t = r.begin(); t < r.end(); ++t) fn(t);
+          },
+          tbb::static_partitioner());
+    });
+  }
 
  private:
   tbb::task_arena arena_;

@@ -1,4 +1,8 @@
 // What every runtime shares: the inline path and the worker index scratch memory is keyed by.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
 #include "threading/parallel_for.hpp"
 
 namespace cpuattn::detail {
@@ -26,6 +30,40 @@ void ThreadRuntime::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int6
     return;
   }
   run_chunks(n, grain, fn);
+}
+
+void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int64_t)> fn) {
+  if (n <= 0) return;
+  const int parts = static_cast<int>(std::min<int64_t>(n, threads_));
+  if (parts == 1) {
+    WorkerIndexScope scope(0);
+    fn(0, n);
+    return;
+  }
+  // Part t: items [t n / parts, (t + 1) n / parts), taken one at a time through its cursor, by
+  // its own worker first and then by any worker that has finished its own part.
+  struct alignas(64) Cursor {
+    std::atomic<int64_t> next;
+    int64_t end;
+  };
+  constexpr int kOnStack = 16;
+  Cursor on_stack[kOnStack];
+  std::unique_ptr<Cursor[]> on_heap;
+  Cursor* cursors = on_stack;
+  if (parts > kOnStack) {
+    on_heap = std::make_unique<Cursor[]>(static_cast<std::size_t>(parts));
+    cursors = on_heap.get();
+  }
+  for (int t = 0; t < parts; ++t) {
+    cursors[t].next.store(n * t / parts, std::memory_order_relaxed);
+    cursors[t].end = n * (t + 1) / parts;
+  }
+  run_parts(parts, [&](int t) {
+    for (int k = 0; k < parts; ++k) {
+      Cursor& c = cursors[(t + k) % parts];
+      for (int64_t i; (i = c.next.fetch_add(1, std::memory_order_relaxed)) < c.end;) fn(i, i + 1);
+    }
+  });
 }
 
 }  // namespace cpuattn::detail

@@ -212,19 +212,43 @@ TEST_P(GemmIsaTest, SmallIntegersAreExact) {
   for (int64_t i = 0; i < m * n; ++i) ASSERT_EQ(c[i], ref.c[i]) << "at " << i;
 }
 
-TEST_P(GemmIsaTest, OneAndTwoThreadsAreBitIdentical) {
-  Context one = make_test_context(GetParam(), 1), two = make_test_context(GetParam(), 2);
+// Every thread count cuts C into different blocks (rows, columns, both, pieces stolen by a
+// worker done early), and every cut must sum each element in the same order.
+TEST_P(GemmIsaTest, ResultsDoNotDependOnThreadCount) {
+  const TuningProfile tiny = tiny_profile(mr(), nr());
+  struct Case {
+    int64_t m, n, k, lda;  // lda 0: k
+    bool tiny_blocks;
+  };
+  const Case cases[] = {
+      {301, 257, 700, 0, false},     // odd square-ish
+      {40, 1000, 64, 0, false},      // wide: column parts, pieces of them
+      {1000, 40, 70, 0, false},      // tall: row parts
+      {200, 300, 100, 1024, false},  // rows sharing L1 sets: A packed per part
+      {97, 211, 45, 0, true},        // parts wider than nc and taller than mc
+  };
   std::mt19937_64 rng(test_seed() + 5);
-  const int64_t m = 301, n = 257, k = 700;
-  const auto a = random_floats(rng, m * k), b = random_floats(rng, k * n);
-  std::vector<float> c1(m * n), c2(m * n);
-  GemmArgs g;
-  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n, g.ldc = n;
-  g.c = c1.data();
-  ASSERT_TRUE(sgemm(one, g).is_ok());
-  g.c = c2.data();
-  ASSERT_TRUE(sgemm(two, g).is_ok());
-  EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)));
+  const Context one = make_test_context(GetParam(), 1),
+                one_tiny = make_test_context(GetParam(), 1, &tiny);
+  for (const Case& c : cases) {
+    const int64_t lda = c.lda != 0 ? c.lda : c.k;
+    const auto a = random_floats(rng, c.m * lda), b = random_floats(rng, c.k * c.n);
+    GemmArgs g;
+    g.m = c.m, g.n = c.n, g.k = c.k, g.a = a.data(), g.lda = lda, g.b = b.data(), g.ldb = c.n;
+    g.ldc = c.n;
+    std::vector<float> want(c.m * c.n);
+    g.c = want.data();
+    ASSERT_TRUE(sgemm(c.tiny_blocks ? one_tiny : one, g).is_ok());
+    for (int threads : {2, 3, 4, 5}) {
+      SCOPED_TRACE(::testing::Message() << "m=" << c.m << " n=" << c.n << " k=" << c.k
+                                        << " lda=" << lda << " threads=" << threads);
+      const Context ctx = make_test_context(GetParam(), threads, c.tiny_blocks ? &tiny : nullptr);
+      std::vector<float> got(c.m * c.n, std::numeric_limits<float>::quiet_NaN());
+      g.c = got.data();
+      ASSERT_TRUE(sgemm(ctx, g).is_ok());
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
+    }
+  }
 }
 
 TEST_P(GemmIsaTest, NanAndInfPropagateLikeBlas) {
