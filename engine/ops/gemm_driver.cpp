@@ -180,15 +180,20 @@ struct Grid {
   int64_t subs, sub_cols;      // column pieces per block, their width (a multiple of nr)
 };
 
+// Column parts at least this wide win ties in make_grid.
+constexpr int64_t kTieColumns = 128;
+
 Grid make_grid(const Plan& plan, const GemmProblem& p, int threads) {
   // Among the factorisations threads = pm x pn, the smallest largest block, counted in whole
   // tiles (a partial tile costs the microkernel a full one); among those within 3% of it, the
   // least reading: each row part reads all of B, each column part all of A (and packs it again
   // when A is packed). 2048 x 64 x 2048 on 2 threads splits rows, not the two strips of B, which
-  // would have both cores stream all 16 MiB of A. Ties go to more row parts: a column boundary
-  // puts a line of every C row in both cores' caches unless C's rows are 64-byte aligned (64^3
-  // on 2 threads, C from a std::vector: 0.77x the dynamic schedule split by columns, 1.12x by
-  // rows).
+  // would have both cores stream all 16 MiB of A. Ties go to more column parts when those are
+  // at least kTieColumns wide (each core packs and keeps less of B; 2 threads, interleaved
+  // medians: 512 x 512 x 128^T 204 -> 213 GFLOP/s, 1024^3 210 -> 213, 512 x 512 x 64^T
+  // 197 -> 204), to row parts otherwise: a column boundary puts a line of every C row in both
+  // cores' caches unless C's rows are 64-byte aligned, which narrow parts feel (64^3, C from a
+  // std::vector: 0.77x the old dynamic schedule split by columns, 1.12x by rows).
   auto option = [&](int pn) {
     Grid g{};
     g.rows = round_up(ceil_div(p.m, threads / pn), plan.mr);
@@ -214,7 +219,10 @@ Grid make_grid(const Plan& plan, const GemmProblem& p, int threads) {
     if (threads % pn != 0) continue;
     const Grid g = option(pn);
     if (work(g) > 1.03 * least_work) continue;
-    if (best.pm == 0 || reads(g) < reads(best)) best = g;
+    const bool wide_columns = g.cols >= kTieColumns;
+    if (best.pm == 0 || reads(g) < reads(best) || (reads(g) == reads(best) && wide_columns)) {
+      best = g;
+    }
   }
   best.subs = 1;
   best.sub_cols = best.cols;
