@@ -41,9 +41,8 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
 }
 
 std::size_t softmax_scratch(const SoftmaxProblem& p) {
-  // The row kernels' stage (kSoftmaxStageFloats) or, for strided rows, gathered x, bias and y
-  // plus a stage of one row (4 cols).
-  return static_cast<std::size_t>(std::max<int64_t>(4 * p.dims[3], kSoftmaxStageFloats(p.dims[3])));
+  // Gathered x, bias and y of a strided row (3 cols), then the row kernels' stage.
+  return static_cast<std::size_t>(3 * p.dims[3] + kSoftmaxStageFloats(p.dims[3]));
 }
 
 namespace {

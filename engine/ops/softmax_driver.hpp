@@ -34,8 +34,9 @@ int64_t softmax_valid_columns(bool causal, int64_t row, int64_t rows, int64_t co
                               int64_t key_length);
 
 // One row: y = softmax(scale * x + bias) over the first `valid` columns, fill after. Non-unit
-// strides go through `scratch` (4 * cols floats). stream: write y with non-temporal stores (the
-// caller fences before the results are read) and prefetch `next`, the following row's input.
+// strides go through `scratch` (3 * cols floats, and with stream kSoftmaxStageFloats(cols) more
+// for the stage). stream: write y with non-temporal stores (the caller fences before the results
+// are read) and prefetch `next`, the following row's input.
 void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, float* y,
                         int64_t y_stride, int64_t cols, int64_t valid, float scale, bool log,
                         bool stream, const float* next, float* scratch);

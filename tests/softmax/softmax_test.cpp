@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dispatch/kernel_table.hpp"
 #include "reference.hpp"
 #include "test_util.hpp"
 
@@ -159,6 +160,48 @@ TEST_P(SoftmaxIsaTest, EveryRowAlignment) {
       c.src_offset = offset;
       c.dst_offset = c.in_place ? offset : (offset * 7 + trial) % 16;
       run_case(c, rng);
+    }
+  }
+}
+
+// The streaming row kernel on its own, at every alignment of x and y and lengths around the
+// vector: AVX-512 reads x in aligned vectors masked at both ends and stages the exponentials at
+// x's lane positions. The stage is a heap block of exactly kSoftmaxStageFloats(n) floats, so
+// AddressSanitizer sees any write past it; the floats around y must stay untouched. Maxima beyond
+// the folded exponent's range (1e4) and -inf columns included.
+TEST_P(SoftmaxIsaTest, StreamingRowKernelEveryAlignment) {
+  const detail::KernelTable& kt = *detail::kernel_table_for(GetParam());
+  const uint64_t seed = test_seed() + 12;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  int trial = 0;
+  for (int64_t n : {1, 2, 3, 15, 16, 17, 31, 32, 33, 47, 100, 515}) {
+    for (int64_t x_off = 0; x_off < 16; ++x_off, ++trial) {
+      const int64_t y_off = (x_off * 5 + trial) % 16;
+      const float scale = trial % 3 == 0 ? 2.5f : 0.375f;
+      const float spread = trial % 7 == 3 ? 1e4f : 6.0f;
+      std::vector<float> xb = random_floats(rng, static_cast<size_t>(n + 32), -spread, spread);
+      if (trial % 5 == 1 && n > 2) xb[static_cast<size_t>(x_off + n / 2)] = -kInf;
+      std::vector<float> yb(static_cast<size_t>(n + 32), 7.0f);
+      std::vector<float> stage(static_cast<size_t>(detail::kSoftmaxStageFloats(n)));
+      const float* x = xb.data() + x_off;
+      float* y = yb.data() + y_off;
+      // `next` is the row itself: any readable row will do for the prefetches.
+      kt.softmax_row(x, nullptr, y, n, scale, false, stage.data(), x);
+      kt.stream_fence();
+      const auto want = ref::softmax_row(x, 1, nullptr, 1, n, n, scale, false);
+      double big_a = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        if (std::isfinite(x[j])) big_a = std::max(big_a, std::fabs(double{scale} * x[j]));
+      }
+      const std::string where = "n " + std::to_string(n) + " x_off " + std::to_string(x_off) +
+                                " y_off " + std::to_string(y_off);
+      check_row(want, y, 1, n, big_a, false, where);
+      for (int64_t j = 0; j < static_cast<int64_t>(yb.size()); ++j) {
+        if (j < y_off || j >= y_off + n) {
+          ASSERT_EQ(yb[static_cast<size_t>(j)], 7.0f) << where << " wrote outside y at " << j;
+        }
+      }
     }
   }
 }
