@@ -42,8 +42,8 @@ using PackBFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t k, in
 // y = softmax(scale * x + bias) over n >= 1 contiguous floats (bias may be null); log-softmax if
 // log. A row whose every t is -inf becomes 0 (or -inf for log). y may equal x. With stage
 // (kSoftmaxStageFloats(n) floats of scratch, not aliasing x or y) y is written once with
-// non-temporal stores: for outputs
-// too large to stay in cache; the caller fences (stream_fence) before the results are read.
+// non-temporal stores: for outputs too large to stay in cache; the caller fences (stream_fence)
+// before the results are read.
 // next (may be null): the row to be processed after this one, prefetched during the exp pass so
 // its first pass does not wait on DRAM.
 using SoftmaxRowFn = void (*)(const float* x, const float* bias, float* y, int64_t n, float scale,

@@ -173,8 +173,9 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
 // call to call, with its parts of A, B and C in that core's caches.
 // Each block is cut into up to 4 column pieces (tasks), which its worker takes first and a worker
 // done early may take over, so a late or slowed core does not hold the call up by a whole block.
-// Zen 4, 2 threads, interleaved medians against the dynamic schedule of ~4 tasks per thread:
-// 64^3 +11%, 128^3 +6% (198 GFLOP/s), 512 x 512 x 64^T +9%, larger products within +-2%.
+// Zen 4, 2 threads, the suite's shapes, interleaved medians of 3 rounds against the dynamic
+// schedule of ~4 tasks per thread: 128^3 +5% (199 GFLOP/s), 2048 x 64 x 2048 +5%,
+// 2048 x 2048 x {64, 128}^T +3%, 512^3 and 512 x 512 x 64^T -3%, the rest within +-1.5%.
 struct Grid {
   int64_t pm, pn, rows, cols;  // rows per block (a multiple of mr), columns per block (of nr)
   int64_t subs, sub_cols;      // column pieces per block, their width (a multiple of nr)

@@ -29,7 +29,7 @@ class TbbRuntime final : public ThreadRuntime {
     });
   }
   void run_parts(int parts, FunctionRef<void(int)> fn) override {
-    // The static partitioner hands part t to arena slot t, the same in every call.
+    // The static partitioner hands part t to the same arena slot in every call.
     arena_.execute([&] {
       tbb::parallel_for(
           tbb::blocked_range<int>(0, parts, 1),

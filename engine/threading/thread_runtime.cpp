@@ -40,8 +40,9 @@ void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int
     fn(0, n);
     return;
   }
-  // Part t: items [t n / parts, (t + 1) n / parts), taken one at a time through its cursor, by
-  // its own worker first and then by any worker that has finished its own part.
+  // Part t: the items from part_begin(t), taken one at a time through its cursor, by its own
+  // worker first and then by any worker that has finished its own part. The first n % parts
+  // parts take one item more.
   struct alignas(64) Cursor {
     std::atomic<int64_t> next;
     int64_t end;
@@ -54,9 +55,11 @@ void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int
     on_heap = std::make_unique<Cursor[]>(static_cast<std::size_t>(parts));
     cursors = on_heap.get();
   }
+  const int64_t base = n / parts, extra = n % parts;
+  auto part_begin = [&](int64_t t) { return t * base + std::min(t, extra); };
   for (int t = 0; t < parts; ++t) {
-    cursors[t].next.store(n * t / parts, std::memory_order_relaxed);
-    cursors[t].end = n * (t + 1) / parts;
+    cursors[t].next.store(part_begin(t), std::memory_order_relaxed);
+    cursors[t].end = part_begin(t + 1);
   }
   run_parts(parts, [&](int t) {
     for (int k = 0; k < parts; ++k) {
