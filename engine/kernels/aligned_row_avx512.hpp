@@ -55,8 +55,8 @@ struct AlignedRowAvx512 {
 
   // out[lanes_before(x) + j] = f(x[j]) for j in [0, n), returning their sum. out must be 64-byte
   // aligned with room for lanes_before(x) + n floats rounded up to a vector; its lanes outside
-  // the row get 0. Lanes outside x enter f as `fill` (a value giving f a normal result: f may be
-  // slow on extreme ones) and are zeroed after it. touch(i) is called once for each line of the
+  // the row get 0. Lanes outside x enter f as `fill` (any value f handles like a column of the
+  // row) and are zeroed after it. touch(i) is called once for each line of the
   // row, i in lanes from the aligned base: the caller's prefetch of what comes next.
   template <class F, class Touch>
   static float map_sum(const float* x, int64_t n, float* out, float fill, F f, Touch touch) {
