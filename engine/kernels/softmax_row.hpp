@@ -79,11 +79,28 @@ struct SoftmaxRow {
   struct Shift {
     Vec scale, c, minus_mc, max;  // c = scale log2 e, minus_mc = -max log2 e
   };
+  // u for a vector of raw x (no bias).
+  template <bool kTwoStep>
+  static inline Vec raw_exponent(Vec xv, const Shift& k) {
+    if (kTwoStep) return (xv * k.scale - k.max) * Vec(kLog2e);
+    return xsimd::fma(xv, k.c, k.minus_mc);
+  }
   template <bool kBias, bool kTwoStep>
   static inline Vec exponent(const float* x, const float* bias, int64_t i, const Shift& k) {
-    if (kTwoStep) return (logits<kBias>(x, bias, i, k.scale) - k.max) * Vec(kLog2e);
-    if (kBias) return xsimd::fma(logits<true>(x, bias, i, k.scale), Vec(kLog2e), k.minus_mc);
-    return xsimd::fma(Vec::load_unaligned(x + i), k.c, k.minus_mc);
+    if (!kBias) return raw_exponent<kTwoStep>(Vec::load_unaligned(x + i), k);
+    if (kTwoStep) return (logits<true>(x, bias, i, k.scale) - k.max) * Vec(kLog2e);
+    return xsimd::fma(logits<true>(x, bias, i, k.scale), Vec(kLog2e), k.minus_mc);
+  }
+
+  // The line of the next row at p, prefetched while this row computes. Long rows into L2 only: a
+  // whole next row in L1 evicted this row and its staged exps (8192 columns: +12%; 2048: +6%;
+  // short rows lost 4% and stay on L1).
+  static inline void prefetch_next_line(const float* p, int64_t n) {
+    if (n >= 2048) {
+      __builtin_prefetch(p, 0, 2);
+    } else {
+      __builtin_prefetch(p, 0, 3);
+    }
   }
 
   // A row whose exponentials (in y or a stage slot) wait for their 1/sum. The next row's exp pass
@@ -134,16 +151,8 @@ struct SoftmaxRow {
     Vec s0(0.0f), s1(0.0f);
     int64_t i = 0;
     for (; i + 2 * kW <= n; i += 2 * kW) {
-      if (next != nullptr) {  // the next row's lines, one per 16 floats, while this one computes
-        // Long rows into L2 only: a whole next row in L1 evicted this row and its staged exps
-        // (8192 columns: +12%; 2048: +6%; short rows lost 4% and stay on L1).
-        for (int64_t line = i; line < i + 2 * kW; line += 16) {
-          if (n >= 2048) {
-            __builtin_prefetch(next + line, 0, 2);
-          } else {
-            __builtin_prefetch(next + line, 0, 3);
-          }
-        }
+      if (next != nullptr) {  // the next row's lines, one per 16 floats
+        for (int64_t line = i; line < i + 2 * kW; line += 16) prefetch_next_line(next + line, n);
       }
       const Vec e0 = vexp2_nonpositive(exponent<kBias, kTwoStep>(x, bias, i, k));
       const Vec e1 = vexp2_nonpositive(exponent<kBias, kTwoStep>(x, bias, i + kW, k));
@@ -185,19 +194,11 @@ struct SoftmaxRow {
                                  float* stage, const float* next) {
     using Row = AlignedRowAvx512<Arch>;
     const Shift k{Vec(scale), Vec(scale * kLog2e), Vec(-(mx * kLog2e)), Vec(mx)};
-    auto exp_of = [&](Vec v) {
-      return vexp2_nonpositive(kTwoStep ? (v * k.scale - k.max) * Vec(kLog2e)
-                                        : xsimd::fma(v, k.c, k.minus_mc));
-    };
+    auto exp_of = [&](Vec v) { return vexp2_nonpositive(raw_exponent<kTwoStep>(v, k)); };
     const int64_t before = Row::lanes_before(x);
     const float* next_base = next == nullptr ? nullptr : next - before;
     auto prefetch_next = [&](int64_t i) {
-      if (next_base == nullptr) return;
-      if (n >= 2048) {  // into L2, as in exp_pass
-        __builtin_prefetch(next_base + i, 0, 2);
-      } else {
-        __builtin_prefetch(next_base + i, 0, 3);
-      }
+      if (next_base != nullptr) prefetch_next_line(next_base + i, n);
     };
     float* e = stage_slot(stage, 0, n + Row::kW, x);
     // Lanes outside the row enter the exp as the row's max (exp(0), an ordinary value); map_sum
@@ -253,14 +254,6 @@ struct SoftmaxRow {
     // pending, normalised under the next row's pass 2.
     for (int r = 0; r < rows; ++r) {
       if (mx[r] == -kInf) continue;  // every column masked, or NaN among -inf: pass 3 fills
-      // The stage slot the pending row does not hold (without a stage, e goes to y).
-      const int slot = stage == nullptr || stream                  ? -1
-                       : pending.e != nullptr && pending.slot == 0 ? 1
-                                                                   : 0;
-      float* e_out = log         ? nullptr
-                     : stream    ? stage
-                     : slot >= 0 ? stage_slot(stage, slot, n, x + r * ldx)
-                                 : y + r * ldy;
       const float* pre = r == 0 ? next : nullptr;
       if constexpr (!kBias && kAvx512) {
         if (stream && !log && scale > 0.0f) {
@@ -272,6 +265,14 @@ struct SoftmaxRow {
           continue;
         }
       }
+      // The stage slot the pending row does not hold (without a stage, e goes to y).
+      const int slot = stage == nullptr || stream                  ? -1
+                       : pending.e != nullptr && pending.slot == 0 ? 1
+                                                                   : 0;
+      float* e_out = log         ? nullptr
+                     : stream    ? stage
+                     : slot >= 0 ? stage_slot(stage, slot, n, x + r * ldx)
+                                 : y + r * ldy;
       const float sum = pending.e != nullptr
                             ? exp_pass<kBias, true>(x + r * ldx, bias_row(r), e_out, n, scale,
                                                     mx[r], pre, pending)
