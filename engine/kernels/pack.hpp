@@ -7,6 +7,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/tile_shape.hpp"
+#include "kernels/transpose_block.hpp"
 
 namespace cpuattn::detail {
 
@@ -42,6 +43,11 @@ struct Pack {
           for (int64_t l = 0; l < nl; ++l) d[l] = sp[l] * scale;
           for (int64_t l = nl; l < kWidth; ++l) d[l] = 0.0f;
         }
+      } else if (depth_stride == 1 && Block::kSize > 0) {
+        transpose_panel(s, lane_stride, nl, depth, lanes - l0 - nl, scale, dst, kWidth);
+        for (int64_t p = 0; p < depth; ++p) {
+          for (int64_t l = nl; l < kWidth; ++l) dst[p * kWidth + l] = 0.0f;
+        }
       } else {
         // Transposing gather: walk each lane's source run (contiguous when depth_stride == 1),
         // 64 depths at a time so the kWidth x 64 destination block stays in L1 across lanes
@@ -65,6 +71,34 @@ struct Pack {
         }
       }
       dst += depth * kWidth;
+    }
+  }
+
+  using Block = TransposeBlock<Arch>;
+
+  // Lanes [0, nl) of one panel (width floats a depth) from nl rows of contiguous depths at src +
+  // l * lane_stride, in kSize x kSize register transposes; depths past the last whole block go
+  // one float at a time. Rows of the next kSize lanes (`after` of them follow this panel's) are
+  // prefetched a line per block: rows far apart (Q or K rows of one head, 3 KiB apart in BSHD)
+  // each miss in turn otherwise, which the hardware prefetcher does not foresee.
+  static void transpose_panel(const float* src, int64_t lane_stride, int64_t nl, int64_t depth,
+                              int64_t after, float scale, float* dst, int64_t width) {
+    constexpr int kT = Block::kSize;
+    const int64_t whole = depth / kT * kT;
+    for (int64_t l0 = 0; l0 < nl; l0 += kT) {
+      const int lanes = static_cast<int>(std::min<int64_t>(kT, nl - l0));
+      const float* rows = src + l0 * lane_stride;
+      const int64_t ahead = std::min<int64_t>(kT, nl - l0 - lanes + after);
+      for (int64_t p = 0; p < whole; p += kT) {
+        for (int64_t l = 0; l < ahead; ++l)
+          __builtin_prefetch(rows + (lanes + l) * lane_stride + p);
+        Block::block(rows + p, lane_stride, lanes, dst + p * width + l0, width, scale);
+      }
+      for (int64_t l = 0; l < lanes; ++l) {
+        for (int64_t p = whole; p < depth; ++p) {
+          dst[p * width + l0 + l] = rows[l * lane_stride + p] * scale;
+        }
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 // oneTBB runtime: each context owns a task_arena, so the caller's thread cap holds even when the
-// application runs its own TBB or thread pools.
+// application runs its own TBB or thread pools. Calls go through a WarmTeam of keeper tasks in
+// that arena (see warm_team.hpp for why); a call made while another is in the team takes
+// tbb::parallel_for in the same arena.
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_for.h>
@@ -7,16 +9,36 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 #include "threading/parallel_for.hpp"
+#include "threading/warm_team.hpp"
 
 namespace cpuattn::detail {
 namespace {
 
+// How long a keeper waits for the next call: back-to-back calls (a model's sequence of products)
+// find it awake, and a pause longer than this costs an idle core nothing.
+constexpr std::chrono::microseconds kLinger{200};
+
 class TbbRuntime final : public ThreadRuntime {
  public:
-  explicit TbbRuntime(int threads) : ThreadRuntime(threads), arena_(threads) {}
+  explicit TbbRuntime(int threads)
+      : ThreadRuntime(threads),
+        arena_(threads),
+        team_(threads, kLinger,
+              [this](std::function<void()> task) { arena_.enqueue(std::move(task)); }) {}
+
   void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
+    std::atomic<int64_t> next{0};
+    const bool ran = team_.try_run([&](int) {
+      for (int64_t begin; (begin = next.fetch_add(grain, std::memory_order_relaxed)) < n;) {
+        fn(begin, std::min(n, begin + grain));
+      }
+    });
+    if (ran) return;
+    WarmTeam::CallerScope caller;
     arena_.execute([&] {
       tbb::parallel_for(
           tbb::blocked_range<int64_t>(0, n, grain),
@@ -28,7 +50,27 @@ class TbbRuntime final : public ThreadRuntime {
           tbb::simple_partitioner());
     });
   }
+
   void run_parts(int parts, FunctionRef<void(int)> fn) override {
+    // Seat s takes part s first (keeper s stays on its thread from call to call), then any part
+    // not yet taken.
+    constexpr int kOnStack = 64;
+    std::atomic<bool> on_stack[kOnStack];
+    std::unique_ptr<std::atomic<bool>[]> on_heap;
+    std::atomic<bool>* taken = on_stack;
+    if (parts > kOnStack) {
+      on_heap = std::make_unique<std::atomic<bool>[]>(static_cast<std::size_t>(parts));
+      taken = on_heap.get();
+    }
+    for (int t = 0; t < parts; ++t) taken[t].store(false, std::memory_order_relaxed);
+    const bool ran = team_.try_run([&](int seat) {
+      if (seat < parts && !taken[seat].exchange(true)) fn(seat);
+      for (int t = 0; t < parts; ++t) {
+        if (!taken[t].exchange(true)) fn(t);
+      }
+    });
+    if (ran) return;
+    WarmTeam::CallerScope caller;
     // The static partitioner hands part t to the same arena slot in every call.
     arena_.execute([&] {
       tbb::parallel_for(
@@ -43,7 +85,8 @@ class TbbRuntime final : public ThreadRuntime {
   }
 
  private:
-  tbb::task_arena arena_;
+  tbb::task_arena arena_;  // before team_, whose keepers it runs
+  WarmTeam team_;
 };
 
 }  // namespace

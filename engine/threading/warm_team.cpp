@@ -1,0 +1,133 @@
+#include "threading/warm_team.hpp"
+
+#include <mutex>
+#include <thread>
+
+#include "threading/parallel_for.hpp"
+
+namespace cpuattn::detail {
+namespace {
+
+thread_local int t_caller_depth = 0;
+
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+}  // namespace
+
+WarmTeam::CallerScope::CallerScope() {
+  ++t_caller_depth;
+}
+WarmTeam::CallerScope::~CallerScope() {
+  --t_caller_depth;
+}
+
+// gen is odd while a job is open. Two store-then-load handshakes, both seq_cst:
+//  - joining: a keeper counts itself in `joined`, then re-reads gen; the caller closes gen, then
+//    waits for `joined` to drain. A keeper that still sees the job open is waited for; one that
+//    counted itself in too late sees it closed and never touches body.
+//  - leaving: a keeper that times out clears alive[seat], then re-reads gen; the caller opens gen,
+//    then takes alive[seat] (launching a keeper where it was clear). Either the caller launches a
+//    new keeper or the old one sees the job and takes its seat back: a job that a keeper could
+//    still join never finds its seat empty, and no seat has two keepers.
+struct WarmTeam::Shared {
+  Shared(int n, std::chrono::microseconds l)
+      : threads(n), linger(l), alive(std::make_unique<std::atomic<bool>[]>(n)) {
+    for (int i = 0; i < n; ++i) alive[i].store(false, std::memory_order_relaxed);
+  }
+  const int threads;
+  const std::chrono::microseconds linger;
+  std::unique_ptr<std::atomic<bool>[]> alive;  // seat s has a keeper (seat 0: the caller)
+  std::atomic<uint64_t> gen{0};
+  std::atomic<int> joined{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> live{0};                // keeper tasks launched and not yet returned
+  FunctionRef<void(int)>* body = nullptr;  // published by opening gen
+  std::mutex call;
+};
+
+WarmTeam::WarmTeam(int threads, std::chrono::microseconds linger, Launch launch)
+    : shared_(std::make_unique<Shared>(threads, linger)), launch_(std::move(launch)) {}
+
+WarmTeam::~WarmTeam() {
+  // Keepers see stop at their next look; one still queued returns as soon as the arena runs it.
+  // Their state must outlive them.
+  shared_->stop.store(true, std::memory_order_release);
+  while (shared_->live.load() != 0) std::this_thread::yield();
+}
+
+bool WarmTeam::in_caller() {
+  return t_caller_depth > 0;
+}
+
+bool WarmTeam::try_run(FunctionRef<void(int seat)> body) {
+  Shared& s = *shared_;
+  std::unique_lock<std::mutex> lock(s.call, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  CallerScope caller;
+  s.body = &body;
+  s.gen.fetch_add(1);  // open
+  for (int seat = 1; seat < s.threads; ++seat) {
+    if (!s.alive[seat].exchange(true)) {
+      s.live.fetch_add(1);
+      Shared* team = &s;
+      launch_([team, seat] {
+        keep(*team, seat);
+        team->live.fetch_sub(1);  // the last touch: the destructor waits for it
+      });
+    }
+  }
+  {
+    WorkerIndexScope scope(0);
+    body(0);
+  }
+  s.gen.fetch_add(1);  // closed: no keeper enters body from here on
+  while (s.joined.load() != 0) spin_pause();
+  return true;
+}
+
+void WarmTeam::keep(Shared& s, int seat) {
+  if (in_caller()) {
+    // A caller waiting inside the arena picked this task up: spinning here would hold its own
+    // call up. The seat stays free for the next job to launch again.
+    s.alive[seat].store(false);
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  uint64_t seen = 0;
+  Clock::time_point deadline = Clock::now() + s.linger;
+  for (int spins = 0;; ++spins) {
+    if (s.stop.load(std::memory_order_acquire)) {
+      s.alive[seat].store(false);
+      return;
+    }
+    const uint64_t g = s.gen.load();
+    if ((g & 1) != 0 && g != seen) {
+      s.joined.fetch_add(1);
+      if (s.gen.load() == g) {
+        WorkerIndexScope scope(seat);
+        (*s.body)(seat);
+      }
+      s.joined.fetch_sub(1);
+      seen = g;
+      deadline = Clock::now() + s.linger;
+      continue;
+    }
+    spin_pause();
+    if (spins % 64 != 0 || Clock::now() < deadline) continue;
+    s.alive[seat].store(false);
+    const uint64_t late = s.gen.load();
+    if ((late & 1) != 0 && late != seen && !s.alive[seat].exchange(true)) {
+      deadline = Clock::now() + s.linger;  // a job opened as we left, and relied on us
+      continue;
+    }
+    return;
+  }
+}
+
+}  // namespace cpuattn::detail
