@@ -9,11 +9,13 @@ from collections import OrderedDict, defaultdict
 
 
 def load(path):
+    """Medians by (op, impl, args), the run's context, and each row's place among the benchmark's
+    registered shapes (the suite runs in random interleaved order, so the JSON's is arbitrary)."""
     if not os.path.exists(path):
-        return {}, {}
+        return {}, {}, {}
     with open(path) as f:
         data = json.load(f)
-    out = {}
+    out, order = {}, {}
     for b in data.get("benchmarks", []):
         if b.get("aggregate_name") not in (None, "median") or b.get("error_occurred"):
             continue
@@ -30,10 +32,13 @@ def load(path):
         value = b.get("GFLOPS", b.get("GBps"))
         if value is None:
             continue
+        order[(op, args)] = b.get("per_family_instance_index", len(order))
+        if "GFLOPS" in b and "GBps" in b:
+            order[(op + "_bytes", args)] = order[(op, args)]
         out[(op, impl, args)] = value / 1e9 if value > 1e6 else value
         if "GFLOPS" in b and "GBps" in b:  # attention: bytes too, the measure for decoding
             out[(op + "_bytes", impl, args)] = b["GBps"] / 1e9 if b["GBps"] > 1e6 else b["GBps"]
-    return out, data.get("context", {})
+    return out, data.get("context", {}), order
 
 
 def fmt(x):
@@ -47,10 +52,10 @@ def threads_of(args):
     return 1
 
 
-def table(results, op, impls, peak, title, unit, own_peers=(), peak_label="% of peak",
+def table(results, order, op, impls, peak, title, unit, own_peers=(), peak_label="% of peak",
           peak_applies=lambda args: True, rows_with=lambda args: True):
     rows = OrderedDict()
-    for (o, impl, args), v in results.items():
+    for (o, impl, args), v in sorted(results.items(), key=lambda kv: order.get((kv[0][0], kv[0][2]), 0)):
         if o == op and rows_with(args):
             rows.setdefault(args, {})[impl] = v
     if not rows:
@@ -75,8 +80,8 @@ def table(results, op, impls, peak, title, unit, own_peers=(), peak_label="% of 
 
 def main():
     d = sys.argv[1]
-    main_results, ctx = load(os.path.join(d, "main.json"))
-    native, native_ctx = load(os.path.join(d, "openblas_native.json"))
+    main_results, ctx, order = load(os.path.join(d, "main.json"))
+    native, native_ctx, _ = load(os.path.join(d, "openblas_native.json"))
     results = {}
     core = ctx.get("openblas_corename", "?")
     for (op, impl, args), v in main_results.items():
@@ -106,21 +111,21 @@ def main():
         print("Copy bandwidth (memcpy of 16 Mi floats, GB/s read + written): " +
               ", ".join(f"{t}T {v:.1f}" for t, v in sorted(copy.items())) + "\n")
     impls_gemm = ["cpuattn"] + sorted({i for (o, i, a) in results if o == "sgemm" and i != "cpuattn"})
-    print(table(results, "sgemm", impls_gemm, peak, "sgemm", "GFLOP/s"))
-    print(table(results, "softmax", ["cpuattn", "onednn", "scalar_exp"], copy,
+    print(table(results, order, "sgemm", impls_gemm, peak, "sgemm", "GFLOP/s"))
+    print(table(results, order, "softmax", ["cpuattn", "onednn", "scalar_exp"], copy,
                 "softmax (cols, total floats, aligned: 64-byte aligned buffers)",
                 "GB/s read + written", peak_label="% of copy",
                 peak_applies=lambda args: "total:16777216" in args))
-    print(table(results, "attention",
+    print(table(results, order, "attention",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], peak,
                 "attention (B, H, Lq, Lk, D; causal counts half the FLOPs)", "GFLOP/s",
                 own_peers=("cpuattn_composed",), rows_with=lambda args: "Lq:1/" not in args))
-    print(table(results, "attention_bytes",
+    print(table(results, order, "attention_bytes",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], copy,
                 "decoding: one query per sequence and head, Q K V read and output written",
                 "GB/s", own_peers=("cpuattn_composed",), peak_label="% of copy",
                 rows_with=lambda args: "Lq:1/" in args))
-    print(table(results, "mha", ["cpuattn", "onednn_composed"], peak,
+    print(table(results, order, "mha", ["cpuattn", "onednn_composed"], peak,
                 "multi-head layer, projections included", "GFLOP/s"))
     mem = os.path.join(d, "memory.txt")
     if os.path.exists(mem):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The perf suite: builds cpuattn and its peers, runs every benchmark (5 repetitions, medians), runs
-# OpenBLAS a second time with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (its native AVX-512
-# kernel), measures peak memory, and writes perf/results/<date>/{*.json,report.md}.
+# The perf suite: builds cpuattn and its peers, runs every benchmark (5 repetitions in random
+# interleaved order, medians), runs OpenBLAS a second time with OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE unset (its native AVX-512 kernel), measures peak memory, and writes
+# perf/results/<date>/{*.json,report.md}.
 # Arguments are passed to the benchmark binary (e.g. --benchmark_filter=sgemm).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,8 +13,11 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPUATTN_BUILD
 cmake --build "$build" -j "$(nproc)" --target cpuattn_perf cpuattn_peak_memory
 out=${PERF_OUT:-$root/perf/results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
+# Repetitions in random interleaved order: the VMs have slow stretches lasting minutes, which in
+# registration order fell on every run of one implementation and on none of its peers'.
 bench=("$build/perf/cpuattn_perf" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-       --benchmark_min_time=0.2 --benchmark_out_format=json)
+       --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2
+       --benchmark_out_format=json)
 # The main run uses OpenBLAS's Haswell (AVX2) kernel, as this project's machines are set up
 # (OPENBLAS_CORETYPE=Haswell), even where the variable is missing; the second run its native one.
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
