@@ -153,6 +153,7 @@ void cpuattn_context_options_init(cpuattn_context_options* options) {
   options->threads = 0;
   options->isa = CPUATTN_ISA_AUTO;
   options->scratch_limit_bytes = 0;
+  options->spin_wait_us = 0;
 }
 
 cpuattn_status_t cpuattn_context_create(const cpuattn_context_options* options,
@@ -171,6 +172,7 @@ cpuattn_status_t cpuattn_context_create(const cpuattn_context_options* options,
         o.isa = static_cast<cpuattn::Isa>(options->isa);
       }
       if (options->scratch_limit_bytes != 0) o.scratch_limit_bytes = options->scratch_limit_bytes;
+      o.spin_wait_us = options->spin_wait_us;
     }
     auto handle = std::make_unique<cpuattn_context>();
     CPUATTN_RETURN_IF_ERROR(cpuattn::Context::create(o, &handle->ctx));

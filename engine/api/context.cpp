@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -27,6 +29,29 @@ const TuningProfile& Context::profile() const {
 namespace {
 
 constexpr int kMaxThreads = 4096;
+constexpr int kMaxSpinUs = 1000000;
+// Long enough for back-to-back calls (a model's sequence of products and softmaxes) to find the
+// workers awake; see threading/warm_team.hpp.
+constexpr int kDefaultSpinUs = 200;
+
+// The workers' spin: the option, else CPUATTN_SPIN_US, else the default; zero when they sleep.
+Status choose_spin(const ContextOptions& options, std::chrono::microseconds* out) {
+  long us = options.spin_wait_us;
+  if (us == 0) {
+    us = kDefaultSpinUs;
+    if (const char* env = std::getenv("CPUATTN_SPIN_US"); env != nullptr && *env != '\0') {
+      char* end = nullptr;
+      us = std::strtol(env, &end, 10);
+      if (end == env || *end != '\0' || us > kMaxSpinUs) {
+        return Status::invalid_argument(std::string("CPUATTN_SPIN_US='") + env +
+                                        "': expected an integer up to " +
+                                        std::to_string(kMaxSpinUs) + " (0 or less: no spin)");
+      }
+    }
+  }
+  *out = std::chrono::microseconds(std::max(us, 0L));
+  return Status::ok();
+}
 
 Status choose_isa(const ContextOptions& options, Isa* out) {
   if (options.isa) {
@@ -72,6 +97,11 @@ Status Context::create(const ContextOptions& options, Context* out) {
                                     std::to_string(kMaxThreads) + ", got " +
                                     std::to_string(options.threads));
   }
+  if (options.spin_wait_us > kMaxSpinUs) {
+    return Status::invalid_argument("options.spin_wait_us: expected at most " +
+                                    std::to_string(kMaxSpinUs) + " (microseconds), got " +
+                                    std::to_string(options.spin_wait_us));
+  }
   if (options.scratch_limit_bytes == 0) {
     return Status::invalid_argument("options.scratch_limit_bytes: must be positive");
   }
@@ -89,8 +119,10 @@ Status Context::create(const ContextOptions& options, Context* out) {
   }
   const int threads = options.threads > 0 ? options.threads : detail::default_thread_count();
   impl->scratch_limit_bytes = options.scratch_limit_bytes;
+  std::chrono::microseconds spin{0};
+  CPUATTN_RETURN_IF_ERROR(choose_spin(options, &spin));
   try {
-    impl->runtime = detail::make_thread_runtime(threads);
+    impl->runtime = detail::make_thread_runtime(threads, spin);
   } catch (const std::exception& e) {
     return Status::internal(std::string("creating the thread runtime failed: ") + e.what());
   }

@@ -2,6 +2,7 @@
 // (CPUATTN_THREADING); each context owns one ThreadRuntime sized to its thread count.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -39,7 +40,9 @@ class ThreadRuntime {
   int threads_;
 };
 
-std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads);
+// spin: how long idle workers wait awake for the next call (zero or less: not at all); the oneTBB
+// runtime's WarmTeam, ignored by the others.
+std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads, std::chrono::microseconds spin);
 int default_thread_count();
 const char* threading_runtime_name();  // "tbb", "omp" or "std"
 

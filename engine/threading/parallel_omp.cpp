@@ -37,7 +37,7 @@ class OmpRuntime final : public ThreadRuntime {
 
 }  // namespace
 
-std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads) {
+std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads, std::chrono::microseconds) {
   return std::make_unique<OmpRuntime>(threads);
 }
 int default_thread_count() {

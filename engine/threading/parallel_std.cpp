@@ -104,7 +104,7 @@ class StdRuntime final : public ThreadRuntime {
 
 }  // namespace
 
-std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads) {
+std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads, std::chrono::microseconds) {
   return std::make_unique<StdRuntime>(threads);
 }
 int default_thread_count() {

@@ -1,7 +1,7 @@
 // oneTBB runtime: each context owns a task_arena, so the caller's thread cap holds even when the
 // application runs its own TBB or thread pools. Calls go through a WarmTeam of keeper tasks in
-// that arena (see warm_team.hpp for why); a call made while another is in the team takes
-// tbb::parallel_for in the same arena.
+// that arena (see warm_team.hpp for why), unless the context's spin is zero; a call made while
+// another is in the team takes tbb::parallel_for in the same arena.
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_for.h>
@@ -18,21 +18,19 @@
 namespace cpuattn::detail {
 namespace {
 
-// How long a keeper waits for the next call: back-to-back calls (a model's sequence of products)
-// find it awake, and a pause longer than this costs an idle core nothing.
-constexpr std::chrono::microseconds kLinger{200};
-
 class TbbRuntime final : public ThreadRuntime {
  public:
-  explicit TbbRuntime(int threads)
-      : ThreadRuntime(threads),
-        arena_(threads),
-        team_(threads, kLinger,
-              [this](std::function<void()> task) { arena_.enqueue(std::move(task)); }) {}
+  TbbRuntime(int threads, std::chrono::microseconds spin)
+      : ThreadRuntime(threads), arena_(threads) {
+    if (spin.count() > 0 && threads > 1) {
+      team_ = std::make_unique<WarmTeam>(
+          threads, spin, [this](std::function<void()> task) { arena_.enqueue(std::move(task)); });
+    }
+  }
 
   void run_chunks(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) override {
     std::atomic<int64_t> next{0};
-    const bool ran = team_.try_run([&](int) {
+    const bool ran = team_ != nullptr && team_->try_run([&](int) {
       for (int64_t begin; (begin = next.fetch_add(grain, std::memory_order_relaxed)) < n;) {
         fn(begin, std::min(n, begin + grain));
       }
@@ -63,7 +61,7 @@ class TbbRuntime final : public ThreadRuntime {
       taken = on_heap.get();
     }
     for (int t = 0; t < parts; ++t) taken[t].store(false, std::memory_order_relaxed);
-    const bool ran = team_.try_run([&](int seat) {
+    const bool ran = team_ != nullptr && team_->try_run([&](int seat) {
       if (seat < parts && !taken[seat].exchange(true)) fn(seat);
       for (int t = 0; t < parts; ++t) {
         if (!taken[t].exchange(true)) fn(t);
@@ -85,14 +83,14 @@ class TbbRuntime final : public ThreadRuntime {
   }
 
  private:
-  tbb::task_arena arena_;  // before team_, whose keepers it runs
-  WarmTeam team_;
+  tbb::task_arena arena_;           // before team_, whose keepers it runs
+  std::unique_ptr<WarmTeam> team_;  // null: no spinning
 };
 
 }  // namespace
 
-std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads) {
-  return std::make_unique<TbbRuntime>(threads);
+std::unique_ptr<ThreadRuntime> make_thread_runtime(int threads, std::chrono::microseconds spin) {
+  return std::make_unique<TbbRuntime>(threads, spin);
 }
 int default_thread_count() {
   return std::max(1, tbb::info::default_concurrency());

@@ -27,6 +27,11 @@ struct ContextOptions {
   std::optional<Isa> isa;                // force this ISA (error if the CPU lacks it)
   std::optional<TuningProfile> profile;  // default: derived from the CPU's caches
   std::size_t scratch_limit_bytes = std::size_t{1} << 32;  // per call; beyond it: out of memory
+  // How long, in microseconds, the context's worker threads stay awake after a call for the next
+  // one (like OpenMP's wait policy): 0 is the default (200, or the CPUATTN_SPIN_US environment
+  // variable), negative lets them sleep at once, at most 1000000. oneTBB runtime only (OpenMP
+  // follows OMP_WAIT_POLICY).
+  int spin_wait_us = 0;
 };
 
 namespace detail {

@@ -62,6 +62,7 @@ typedef struct {
   int32_t threads;              /* 0: one per core */
   int32_t isa;                  /* cpuattn_isa_t; CPUATTN_ISA_AUTO: best (capped by CPUATTN_ISA) */
   uint64_t scratch_limit_bytes; /* 0: default (4 GiB) */
+  int32_t spin_wait_us; /* 0: default (200 us or CPUATTN_SPIN_US); < 0: workers sleep at once */
 } cpuattn_context_options;
 
 /* Fills the defaults: all cores, best ISA, default scratch limit. */

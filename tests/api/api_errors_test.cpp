@@ -515,6 +515,10 @@ TEST(ApiErrors, CApiRejectsNullsDestroyedHandlesAndBadEnums) {
   o.isa = CPUATTN_ISA_AUTO;
   o.threads = -2;
   EXPECT_EQ(cpuattn_context_create(&o, &ctx), CPUATTN_STATUS_INVALID_ARGUMENT);
+  o.threads = 0;
+  o.spin_wait_us = 2000000;
+  EXPECT_EQ(cpuattn_context_create(&o, &ctx), CPUATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(cpuattn_last_error_message()).find("spin_wait_us"), std::string::npos);
   ASSERT_EQ(cpuattn_context_create(nullptr, &ctx), CPUATTN_STATUS_OK);
   float a[16] = {}, c[16] = {};
   EXPECT_EQ(cpuattn_sgemm(ctx, CPUATTN_TRANSPOSE_NO, static_cast<cpuattn_transpose_t>(3), 4, 4, 4,

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -82,6 +84,60 @@ TEST(Context, ThreadCountIsHonoured) {
   EXPECT_EQ(ctx.threads(), 3);
   o.threads = -1;
   EXPECT_EQ(Context::create(o, &ctx).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Context, SpinWaitIsValidated) {
+  ContextOptions o;
+  o.threads = 2;
+  Context ctx;
+  for (int us : {-1, 0, 1, 200, 1000000}) {
+    o.spin_wait_us = us;
+    EXPECT_TRUE(Context::create(o, &ctx).is_ok()) << us;
+  }
+  o.spin_wait_us = 1000001;
+  const Status s = Context::create(o, &ctx);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("spin_wait_us"), std::string::npos) << s.message();
+}
+
+TEST(Context, SpinWaitFromEnvironment) {
+  ContextOptions o;
+  o.threads = 2;
+  Context ctx;
+  for (const char* ok : {"-5", "0", "50"}) {
+    EnvGuard env("CPUATTN_SPIN_US", ok);
+    EXPECT_TRUE(Context::create(o, &ctx).is_ok()) << ok;
+  }
+  for (const char* bad : {"fast", "12us", "2000000"}) {
+    EnvGuard env("CPUATTN_SPIN_US", bad);
+    const Status s = Context::create(o, &ctx);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("CPUATTN_SPIN_US"), std::string::npos) << s.message();
+  }
+  // The option, when set, wins over the environment.
+  EnvGuard env("CPUATTN_SPIN_US", "fast");
+  o.spin_wait_us = -1;
+  EXPECT_TRUE(Context::create(o, &ctx).is_ok());
+}
+
+TEST(Context, SpinningAndSleepingWorkersGiveTheSameResults) {
+  const int64_t n = 96;
+  std::mt19937_64 rng(test_seed());
+  const auto a = random_floats(rng, n * n), b = random_floats(rng, n * n);
+  std::vector<float> c[2];
+  for (int v = 0; v < 2; ++v) {
+    ContextOptions o;
+    o.threads = 2;
+    o.spin_wait_us = v == 0 ? -1 : 500;
+    Context ctx;
+    ASSERT_TRUE(Context::create(o, &ctx).is_ok());
+    c[v].assign(n * n, 0.0f);
+    GemmArgs g;
+    g.m = g.n = g.k = n;
+    g.a = a.data(), g.lda = n, g.b = b.data(), g.ldb = n, g.c = c[v].data(), g.ldc = n;
+    for (int call = 0; call < 20; ++call) ASSERT_TRUE(sgemm(ctx, g).is_ok());
+  }
+  EXPECT_EQ(c[0], c[1]);
 }
 
 TEST(Context, ProfileFileOverridesDefaults) {

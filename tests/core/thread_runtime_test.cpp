@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -37,45 +38,54 @@ void expect_each_once(const Tally& tally) {
 }
 
 const int kThreads[] = {1, 2, 3, 4, 7};
+// With workers kept awake between calls (the default) and without.
+const std::chrono::microseconds kSpins[] = {std::chrono::microseconds(200),
+                                            std::chrono::microseconds(0)};
 const int64_t kCounts[] = {1, 2, 3, 5, 8, 63, 1000};
 
 TEST(ThreadRuntime, StaticRunsEveryItemOnce) {
-  for (int threads : kThreads) {
-    const std::unique_ptr<detail::ThreadRuntime> rt = detail::make_thread_runtime(threads);
-    for (int64_t n : kCounts) {
-      SCOPED_TRACE(::testing::Message() << "threads " << threads << " items " << n);
-      // Repeated calls on one runtime, as a GEMM loop makes them.
-      for (int call = 0; call < 3; ++call) {
-        Tally tally(n);
-        rt->parallel_for_static(n, [&](int64_t b, int64_t e) { record(tally, threads, b, e); });
-        expect_each_once(tally);
+  for (auto spin : kSpins) {
+    for (int threads : kThreads) {
+      const std::unique_ptr<detail::ThreadRuntime> rt = detail::make_thread_runtime(threads, spin);
+      for (int64_t n : kCounts) {
+        SCOPED_TRACE(::testing::Message()
+                     << "threads " << threads << " items " << n << " spin " << spin.count());
+        // Repeated calls on one runtime, as a GEMM loop makes them.
+        for (int call = 0; call < 3; ++call) {
+          Tally tally(n);
+          rt->parallel_for_static(n, [&](int64_t b, int64_t e) { record(tally, threads, b, e); });
+          expect_each_once(tally);
+        }
       }
     }
   }
 }
 
 TEST(ThreadRuntime, DynamicRunsEveryItemOnceInChunksOfGrain) {
-  for (int threads : kThreads) {
-    const std::unique_ptr<detail::ThreadRuntime> rt = detail::make_thread_runtime(threads);
-    for (int64_t n : kCounts) {
-      for (int64_t grain : {1, 3, 64}) {
-        SCOPED_TRACE(::testing::Message()
-                     << "threads " << threads << " items " << n << " grain " << grain);
-        Tally tally(n);
-        std::atomic<int> oversized{0};
-        rt->parallel_for(n, grain, [&](int64_t b, int64_t e) {
-          if (e - b > grain && !(threads == 1 || n <= grain)) oversized.fetch_add(1);
-          record(tally, threads, b, e);
-        });
-        expect_each_once(tally);
-        EXPECT_EQ(oversized.load(), 0);
+  for (auto spin : kSpins) {
+    for (int threads : kThreads) {
+      const std::unique_ptr<detail::ThreadRuntime> rt = detail::make_thread_runtime(threads, spin);
+      for (int64_t n : kCounts) {
+        for (int64_t grain : {1, 3, 64}) {
+          SCOPED_TRACE(::testing::Message() << "threads " << threads << " items " << n << " grain "
+                                            << grain << " spin " << spin.count());
+          Tally tally(n);
+          std::atomic<int> oversized{0};
+          rt->parallel_for(n, grain, [&](int64_t b, int64_t e) {
+            if (e - b > grain && !(threads == 1 || n <= grain)) oversized.fetch_add(1);
+            record(tally, threads, b, e);
+          });
+          expect_each_once(tally);
+          EXPECT_EQ(oversized.load(), 0);
+        }
       }
     }
   }
 }
 
 TEST(ThreadRuntime, NothingToDoRunsNothing) {
-  const std::unique_ptr<detail::ThreadRuntime> rt = detail::make_thread_runtime(2);
+  const std::unique_ptr<detail::ThreadRuntime> rt =
+      detail::make_thread_runtime(2, std::chrono::microseconds(200));
   int calls = 0;
   rt->parallel_for_static(0, [&](int64_t, int64_t) { ++calls; });
   rt->parallel_for(0, 1, [&](int64_t, int64_t) { ++calls; });
