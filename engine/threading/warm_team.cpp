@@ -2,8 +2,10 @@
 
 #include <sched.h>
 
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "threading/parallel_for.hpp"
 
@@ -45,7 +47,10 @@ WarmTeam::CallerScope::~CallerScope() {
 //  - leaving: a keeper that times out clears alive[seat], then re-reads gen; the caller opens gen,
 //    then takes alive[seat] (launching a keeper where it was clear). Either the caller launches a
 //    new keeper or the old one sees the job and takes its seat back: a job that a keeper could
-//    still join never finds its seat empty, and no seat has two keepers.
+//    still join never finds its seat empty, and no seat is held by two keepers at once. (A seat
+//    may serve a job twice, one keeper after the other, when its keeper times out during the
+//    job's launches; a keeper that leaves for the caller's CPU, or is picked up by a caller,
+//    leaves its seat empty until the next job.)
 struct WarmTeam::Shared {
   Shared(int n, std::chrono::microseconds l)
       : threads(n), linger(l), alive(std::make_unique<std::atomic<bool>[]>(n)) {
@@ -61,6 +66,8 @@ struct WarmTeam::Shared {
   std::atomic<int> caller_cpu{-1};         // where the last job's caller ran (published by gen)
   FunctionRef<void(int)>* body = nullptr;  // published by opening gen
   std::mutex call;
+  std::mutex error_mutex;
+  std::exception_ptr error;  // the first exception a keeper's body threw in this job
 };
 
 WarmTeam::WarmTeam(int threads, std::chrono::microseconds linger, Launch launch)
@@ -83,6 +90,7 @@ bool WarmTeam::try_run(FunctionRef<void(int seat)> body) {
   if (!lock.owns_lock()) return false;
   CallerScope caller;
   s.body = &body;
+  s.error = nullptr;  // no keeper is in a body between jobs
   s.caller_cpu.store(current_cpu(), std::memory_order_relaxed);
   s.gen.fetch_add(1);  // open
   for (int seat = 1; seat < s.threads; ++seat) {
@@ -95,12 +103,21 @@ bool WarmTeam::try_run(FunctionRef<void(int seat)> body) {
       });
     }
   }
+  // Closes the job however body(0) leaves: no keeper enters body from then on, and the ones
+  // inside have left when try_run returns or throws.
+  struct Close {
+    Shared& s;
+    ~Close() {
+      s.gen.fetch_add(1);
+      while (s.joined.load() != 0) spin_pause();
+    }
+  };
   {
+    Close close{s};
     WorkerIndexScope scope(0);
     body(0);
   }
-  s.gen.fetch_add(1);  // closed: no keeper enters body from here on
-  while (s.joined.load() != 0) spin_pause();
+  if (s.error) std::rethrow_exception(std::exchange(s.error, nullptr));
   return true;
 }
 
@@ -136,7 +153,12 @@ void WarmTeam::keep(Shared& s, int seat) {
       s.joined.fetch_add(1);
       if (s.gen.load() == g) {
         WorkerIndexScope scope(seat);
-        (*s.body)(seat);
+        try {
+          (*s.body)(seat);
+        } catch (...) {  // for the caller to rethrow, as tbb::parallel_for would
+          std::lock_guard<std::mutex> lock(s.error_mutex);
+          if (!s.error) s.error = std::current_exception();
+        }
       }
       s.joined.fetch_sub(1);
       seen = g;

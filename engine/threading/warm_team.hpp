@@ -35,7 +35,8 @@ class WarmTeam {
   WarmTeam& operator=(const WarmTeam&) = delete;
 
   // Runs the job as above and returns true once every seat that joined has left body; false
-  // (nothing run) if another job is in flight.
+  // (nothing run) if another job is in flight. An exception from body, the caller's or a
+  // keeper's, is rethrown here once the job is closed.
   bool try_run(FunctionRef<void(int seat)> body);
 
   // Marks the calling thread as a caller waiting on its own call (try_run sets it; the runtime's

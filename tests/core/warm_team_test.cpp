@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -127,6 +128,41 @@ TEST(WarmTeam, KeeperJoinsJobs) {
   launcher.join_all();
   EXPECT_EQ(joined_jobs, 20) << "after " << jobs << " jobs";
   EXPECT_LE(launcher.launched(), jobs);  // at most one launch per job
+}
+
+TEST(WarmTeam, ExceptionsReachTheCaller) {
+  ThreadLauncher launcher;
+  {
+    WarmTeam team(2, microseconds(200000), launcher.launch());
+    EXPECT_THROW(team.try_run([](int seat) {
+      if (seat == 0) throw std::runtime_error("caller");
+    }),
+                 std::runtime_error);
+    // A keeper's throw: the caller's share waits (up to 200 ms) for the keeper, then returns.
+    bool keeper_threw = false;
+    for (int job = 0; job < 50 && !keeper_threw; ++job) {
+      std::atomic<bool> in{false};
+      try {
+        team.try_run([&](int seat) {
+          if (seat != 0) {
+            in.store(true);
+            throw std::logic_error("keeper");
+          }
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+          while (!in.load() && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::yield();
+          }
+        });
+      } catch (const std::logic_error&) {
+        keeper_threw = true;
+      }
+    }
+    EXPECT_TRUE(keeper_threw);
+    JobTally tally(2, 10);  // and the team still works, with no stale error
+    EXPECT_TRUE(team.try_run([&](int seat) { tally.body(seat); }));
+    tally.expect_done_once();
+  }
+  launcher.join_all();
 }
 
 TEST(WarmTeam, BusyTeamRefusesASecondCaller) {
