@@ -33,10 +33,9 @@ def load(path):
         if value is None:
             continue
         order[(op, args)] = b.get("per_family_instance_index", len(order))
-        if "GFLOPS" in b and "GBps" in b:
-            order[(op + "_bytes", args)] = order[(op, args)]
         out[(op, impl, args)] = value / 1e9 if value > 1e6 else value
         if "GFLOPS" in b and "GBps" in b:  # attention: bytes too, the measure for decoding
+            order[(op + "_bytes", args)] = order[(op, args)]
             out[(op + "_bytes", impl, args)] = b["GBps"] / 1e9 if b["GBps"] > 1e6 else b["GBps"]
     return out, data.get("context", {}), order
 
@@ -55,8 +54,9 @@ def threads_of(args):
 def table(results, order, op, impls, peak, title, unit, own_peers=(), peak_label="% of peak",
           peak_applies=lambda args: True, rows_with=lambda args: True):
     rows = OrderedDict()
-    for (o, impl, args), v in sorted(results.items(), key=lambda kv: order.get((kv[0][0], kv[0][2]), 0)):
-        if o == op and rows_with(args):
+    mine = [(args, impl, v) for (o, impl, args), v in results.items() if o == op]
+    for args, impl, v in sorted(mine, key=lambda row: order.get((op, row[0]), 0)):
+        if rows_with(args):
             rows.setdefault(args, {})[impl] = v
     if not rows:
         return ""

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -139,7 +140,7 @@ void WarmTeam::keep(Shared& s, int seat) {
   using Clock = std::chrono::steady_clock;
   uint64_t seen = 0;
   Clock::time_point deadline = Clock::now() + s.linger;
-  for (int spins = 0;; ++spins) {
+  for (uint32_t spins = 0;; ++spins) {  // unsigned: a keeper busy for hours wraps, harmlessly
     if (s.stop.load(std::memory_order_acquire)) {
       s.alive[seat].store(false);
       return;

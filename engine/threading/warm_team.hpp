@@ -49,10 +49,10 @@ class WarmTeam {
     CallerScope(const CallerScope&) = delete;
     CallerScope& operator=(const CallerScope&) = delete;
   };
-  static bool in_caller();
 
  private:
   struct Shared;
+  static bool in_caller();
   static void keep(Shared& s, int seat);
 
   std::unique_ptr<Shared> shared_;
