@@ -49,6 +49,14 @@ std::vector<Isa> testable_isas() {
   return compiled_isas();
 }
 
+Isa best_isa_here() {
+  Isa best = Isa::kGeneric;
+  for (Isa isa : compiled_isas()) {
+    if (cpu_supports(isa)) best = isa;
+  }
+  return best;
+}
+
 GuardedBuffer::GuardedBuffer(size_t count) : count_(count) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t bytes = (count * sizeof(float) + page - 1) / page * page;
