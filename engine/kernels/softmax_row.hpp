@@ -147,6 +147,10 @@ struct SoftmaxRow {
   static float exp_pass(const float* x, const float* bias, float* e_out, int64_t n, float scale,
                         float mx, const float* next, Pending& pending) {
     const Vec pinv(kDrain ? pending.inv : 0.0f);
+    // In locals: a vector store may alias anything, so the loop reloaded pending's fields from
+    // memory at every step.
+    const float* pe = pending.e;
+    float* py = pending.y;
     const Shift k{Vec(scale), Vec(scale * kLog2e), Vec(-(mx * kLog2e)), Vec(mx)};
     Vec s0(0.0f), s1(0.0f);
     int64_t i = 0;
@@ -157,8 +161,8 @@ struct SoftmaxRow {
       const Vec e0 = vexp2_nonpositive(exponent<kBias, kTwoStep>(x, bias, i, k));
       const Vec e1 = vexp2_nonpositive(exponent<kBias, kTwoStep>(x, bias, i + kW, k));
       if constexpr (kDrain) {  // the pending row, of the same length
-        (Vec::load_unaligned(pending.e + i) * pinv).store_unaligned(pending.y + i);
-        (Vec::load_unaligned(pending.e + i + kW) * pinv).store_unaligned(pending.y + i + kW);
+        (Vec::load_unaligned(pe + i) * pinv).store_unaligned(py + i);
+        (Vec::load_unaligned(pe + i + kW) * pinv).store_unaligned(py + i + kW);
       }
       s0 += e0;
       s1 += e1;
