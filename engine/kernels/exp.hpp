@@ -12,11 +12,12 @@
 // Measured maximum error over every float in [-88, 88] (tests/softmax/exp_test.cpp):
 // 1 ulp against the correctly rounded value, on every ISA variant.
 //
-// vexp2_nonpositive(x) = 2^x for x <= 0 (small positive x are fine too), the exp of both
+// vexp2_nonpositive(x) = 2^x for x <= 0 (and positive x below 64.5), the exp of both
 // softmaxes: the fused attention's scores carry log2(e) in the query scale and the row softmax
 // folds it into its shift, so the exponent needs no Cody-Waite reduction (f = x - round(x) is
 // exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
-// of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64).
+// of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
+// vscalefps (AVX2 and below), 14 against 17 with scale_by_pow2_limited.
 // Degree-6 minimax polynomial of 2^f on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp).
 // x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
 // [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against the correctly rounded value, on every ISA
@@ -48,6 +49,22 @@ inline xsimd::batch<float, Arch> scale_by_pow2(xsimd::batch<float, Arch> p,
     const Vec s1 = xsimd::bitwise_cast<Vec>((n1 + IVec(127)) << 23);
     const Vec s2 = xsimd::bitwise_cast<Vec>((n2 + IVec(127)) << 23);
     return p * s1 * s2;
+  }
+}
+
+// p * 2^n for integral n in [-160, 64], one rounding, in three vector operations and a multiply
+// fewer than scale_by_pow2's split: p * 2^(n + 63) is normal, hence exact, and the multiply by
+// 2^-63 rounds once where the result is subnormal. The softmaxes' exp, whose n stays in that range.
+template <class Arch>
+inline xsimd::batch<float, Arch> scale_by_pow2_limited(xsimd::batch<float, Arch> p,
+                                                       xsimd::batch<float, Arch> n) {
+  using Vec = xsimd::batch<float, Arch>;
+  using IVec = xsimd::batch<int32_t, Arch>;
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    return _mm512_scalef_ps(p, n);
+  } else {
+    const Vec s = xsimd::bitwise_cast<Vec>((xsimd::nearbyint_as_int(n) + IVec(127 + 63)) << 23);
+    return p * s * Vec(0x1p-63f);
   }
 }
 
@@ -87,7 +104,7 @@ inline xsimd::batch<float, Arch> vexp2_nonpositive(xsimd::batch<float, Arch> x) 
   p = xsimd::fma(p, f, Vec(2.4022646891e-1f));
   p = xsimd::fma(p, f, Vec(6.9314720574e-1f));
   p = xsimd::fma(p, f, Vec(1.0f));
-  return scale_by_pow2(p, n);
+  return scale_by_pow2_limited(p, n);
 }
 
 }  // namespace cpuattn::detail

@@ -124,7 +124,9 @@ TEST_P(ExpIsaTest, Exp2SpecialValues) {
                       -1e30f,  -160.0f,
                       -149.5f, -149.0f,
                       -126.0f, -0.5f,
-                      0.0f,    -0.0f};
+                      0.0f,    -0.0f,
+                      1.0f,    64.0f,  // positive x below 64.5 (the power-of-two step's range)
+                      0.3f};
   float ys[std::size(xs)];
   kt_->exp2(xs, ys, static_cast<int64_t>(std::size(xs)));
   EXPECT_EQ(ys[0], 0.0f);  // masked scores must weigh exactly nothing
@@ -137,6 +139,9 @@ TEST_P(ExpIsaTest, Exp2SpecialValues) {
   EXPECT_LE(ulp_distance(ys[7], static_cast<float>(std::exp2(-0.5))), 4);
   EXPECT_EQ(ys[8], 1.0f);
   EXPECT_EQ(ys[9], 1.0f);
+  EXPECT_EQ(ys[10], 2.0f);
+  EXPECT_EQ(ys[11], std::ldexp(1.0f, 64));
+  EXPECT_LE(ulp_distance(ys[12], static_cast<float>(std::exp2(0.3))), 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllIsas, ExpIsaTest, ::testing::ValuesIn(testable_isas()), isa_param_name);
