@@ -17,7 +17,7 @@
 // folds it into its shift, so the exponent needs no Cody-Waite reduction (f = x - round(x) is
 // exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
-// vscalefps (AVX2 and below), 14 against 17 with scale_by_pow2_limited.
+// vscalefps (AVX2 and below), 14 against 18 with scale_by_pow2's small-n form.
 // Degree-6 minimax polynomial of 2^f on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp).
 // x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
 // [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against the correctly rounded value, on every ISA
@@ -32,39 +32,27 @@
 
 namespace cpuattn::detail {
 
-// p * 2^n for integral n in [-160, 129], one rounding.
-template <class Arch>
+// p * 2^n for integral n in [-160, 129] (kSmallN: [-160, 64]), one rounding.
+template <class Arch, bool kSmallN = false>
 inline xsimd::batch<float, Arch> scale_by_pow2(xsimd::batch<float, Arch> p,
                                                xsimd::batch<float, Arch> n) {
   using Vec = xsimd::batch<float, Arch>;
   using IVec = xsimd::batch<int32_t, Arch>;
+  const IVec ni = xsimd::nearbyint_as_int(n);
   if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
     // vscalefps: p * 2^n in one rounding, overflow to inf and subnormals handled in hardware.
     return _mm512_scalef_ps(p, n);
+  } else if constexpr (kSmallN) {
+    // p * 2^(n + 63) is normal, hence exact, and the multiply by 2^-63 rounds once where the
+    // result is subnormal: two integer operations instead of the split's six.
+    return p * xsimd::bitwise_cast<Vec>((ni + IVec(127 + 63)) << 23) * Vec(0x1p-63f);
   } else {
     // Split n so both factors are normal powers of two.
-    const IVec ni = xsimd::nearbyint_as_int(n);
     const IVec n1 = ni >> 1;
     const IVec n2 = ni - n1;
     const Vec s1 = xsimd::bitwise_cast<Vec>((n1 + IVec(127)) << 23);
     const Vec s2 = xsimd::bitwise_cast<Vec>((n2 + IVec(127)) << 23);
     return p * s1 * s2;
-  }
-}
-
-// p * 2^n for integral n in [-160, 64], one rounding, in three vector operations and a multiply
-// fewer than scale_by_pow2's split: p * 2^(n + 63) is normal, hence exact, and the multiply by
-// 2^-63 rounds once where the result is subnormal. The softmaxes' exp, whose n stays in that range.
-template <class Arch>
-inline xsimd::batch<float, Arch> scale_by_pow2_limited(xsimd::batch<float, Arch> p,
-                                                       xsimd::batch<float, Arch> n) {
-  using Vec = xsimd::batch<float, Arch>;
-  using IVec = xsimd::batch<int32_t, Arch>;
-  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
-    return _mm512_scalef_ps(p, n);
-  } else {
-    const Vec s = xsimd::bitwise_cast<Vec>((xsimd::nearbyint_as_int(n) + IVec(127 + 63)) << 23);
-    return p * s * Vec(0x1p-63f);
   }
 }
 
@@ -104,7 +92,7 @@ inline xsimd::batch<float, Arch> vexp2_nonpositive(xsimd::batch<float, Arch> x) 
   p = xsimd::fma(p, f, Vec(2.4022646891e-1f));
   p = xsimd::fma(p, f, Vec(6.9314720574e-1f));
   p = xsimd::fma(p, f, Vec(1.0f));
-  return scale_by_pow2_limited(p, n);
+  return scale_by_pow2<Arch, true>(p, n);
 }
 
 }  // namespace cpuattn::detail
