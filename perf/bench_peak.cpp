@@ -15,18 +15,11 @@ float fma_peak_avx2(int64_t iters);
 
 namespace {
 
-bool cpu_has_avx512() {
-  return __builtin_cpu_supports("avx512f");
-}
-bool cpu_has_avx2() {
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
 // A peak the CPU cannot run is reported as skipped (report.py leaves it out), not executed: the
 // suite also runs on machines without AVX-512.
-template <float (*Fn)(int64_t), bool (*Supported)(), int kLanes, int kChains>
+template <float (*Fn)(int64_t), Isa kIsa, int kLanes, int kChains>
 void bm_fma_peak(benchmark::State& state) {
-  if (!Supported()) {
+  if (!cpu_supports(kIsa)) {
     state.SkipWithError("this CPU lacks the instruction set");
     return;
   }
@@ -41,12 +34,12 @@ void bm_fma_peak(benchmark::State& state) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads);
 }
 
-BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx512, cpu_has_avx512, 16, 16)
+BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx512, Isa::kAvx512, 16, 16)
     ->Name("peak/fma/avx512")
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime();
-BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, cpu_has_avx2, 8, 12)
+BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, Isa::kAvx2, 8, 12)
     ->Name("peak/fma/avx2")
     ->Threads(1)
     ->Threads(2)
