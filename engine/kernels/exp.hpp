@@ -17,7 +17,7 @@
 // folds it into its shift, so the exponent needs no Cody-Waite reduction (f = x - round(x) is
 // exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
-// vscalefps (AVX2 and below), 14 against 18 with scale_by_pow2's small-n form.
+// vscalefps (AVX2 and below), 13 against 18 with scale_by_pow2's small-n form.
 // Degree-6 minimax polynomial of 2^f on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp).
 // x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
 // [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against the correctly rounded value, on every ISA
@@ -32,7 +32,12 @@
 
 namespace cpuattn::detail {
 
-// p * 2^n for integral n in [-160, 129] (kSmallN: [-160, 64]), one rounding.
+// The factor 2^-63 scale_by_pow2<Arch, true> expects in p where it lacks vscalefps.
+template <class Arch>
+constexpr float kPow2Bias = std::is_base_of_v<xsimd::avx512f, Arch> ? 1.0f : 0x1p-63f;
+
+// p * 2^n for integral n in [-160, 129], one rounding. kSmallN: n in [-160, 64] and p scaled by
+// kPow2Bias<Arch>.
 template <class Arch, bool kSmallN = false>
 inline xsimd::batch<float, Arch> scale_by_pow2(xsimd::batch<float, Arch> p,
                                                xsimd::batch<float, Arch> n) {
@@ -43,9 +48,10 @@ inline xsimd::batch<float, Arch> scale_by_pow2(xsimd::batch<float, Arch> p,
     // vscalefps: p * 2^n in one rounding, overflow to inf and subnormals handled in hardware.
     return _mm512_scalef_ps(p, n);
   } else if constexpr (kSmallN) {
-    // p * 2^(n + 63) is normal, hence exact, and the multiply by 2^-63 rounds once where the
-    // result is subnormal: two integer operations instead of the split's six.
-    return p * xsimd::bitwise_cast<Vec>((ni + IVec(127 + 63)) << 23) * Vec(0x1p-63f);
+    // The caller's p carries a factor 2^-63 (kPow2Bias): 2^(n + 63) is a normal power of two,
+    // so the one multiply is p * 2^n rounded once, into the subnormal range too. Two integer
+    // operations instead of the split's six.
+    return p * xsimd::bitwise_cast<Vec>((ni + IVec(127 + 63)) << 23);
   } else {
     // Split n so both factors are normal powers of two.
     const IVec n1 = ni >> 1;
@@ -85,13 +91,17 @@ inline xsimd::batch<float, Arch> vexp2_nonpositive(xsimd::batch<float, Arch> x) 
   x = xsimd::max(Vec(-160.0f), x);
   const Vec n = xsimd::nearbyint(x);
   const Vec f = x - n;
-  Vec p = Vec(1.5345812004e-4f);
-  p = xsimd::fma(p, f, Vec(1.3399931219e-3f));
-  p = xsimd::fma(p, f, Vec(9.6184889571e-3f));
-  p = xsimd::fma(p, f, Vec(5.5503287770e-2f));
-  p = xsimd::fma(p, f, Vec(2.4022646891e-1f));
-  p = xsimd::fma(p, f, Vec(6.9314720574e-1f));
-  p = xsimd::fma(p, f, Vec(1.0f));
+  // The coefficients carry scale_by_pow2's 2^-63: a power of two, so every step rounds as it
+  // would unscaled (all normal), and the final multiply by 2^-63 goes (Zen 3: exp2 7.7 -> 6.8
+  // cycles a vector, outputs bit-identical).
+  constexpr float s = kPow2Bias<Arch>;
+  Vec p = Vec(1.5345812004e-4f * s);
+  p = xsimd::fma(p, f, Vec(1.3399931219e-3f * s));
+  p = xsimd::fma(p, f, Vec(9.6184889571e-3f * s));
+  p = xsimd::fma(p, f, Vec(5.5503287770e-2f * s));
+  p = xsimd::fma(p, f, Vec(2.4022646891e-1f * s));
+  p = xsimd::fma(p, f, Vec(6.9314720574e-1f * s));
+  p = xsimd::fma(p, f, Vec(s));
   return scale_by_pow2<Arch, true>(p, n);
 }
 
