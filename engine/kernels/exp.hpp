@@ -17,7 +17,7 @@
 // folds it into its shift, so the exponent needs no Cody-Waite reduction (f = x - round(x) is
 // exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
-// vscalefps (AVX2 and below), 13 against 18 with scale_by_pow2's small-n form.
+// vscalefps (AVX2 and below), 13 against 18 with scale_by_pow2's split form.
 // Degree-6 minimax polynomial of 2^f on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp).
 // x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
 // [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against the correctly rounded value, on every ISA
@@ -92,7 +92,7 @@ inline xsimd::batch<float, Arch> vexp2_nonpositive(xsimd::batch<float, Arch> x) 
   const Vec n = xsimd::nearbyint(x);
   const Vec f = x - n;
   // The coefficients carry scale_by_pow2's 2^-63: a power of two, so every step rounds as it
-  // would unscaled (all normal), and the final multiply by 2^-63 goes (Zen 3: exp2 7.7 -> 6.8
+  // would unscaled (all normal), and the final multiply by 2^-63 goes (Zen 3: exp2 7.7 -> 6.95
   // cycles a vector, outputs bit-identical).
   constexpr float s = kPow2Bias<Arch>;
   Vec p = Vec(1.5345812004e-4f * s);
