@@ -1,10 +1,16 @@
 // The warm team's protocol, on std::threads (so ThreadSanitizer sees all of it): every job's work
 // is done exactly once whoever joins, no seat is held by two threads at once, keepers do join,
-// keepers that time out are replaced, a busy team refuses a second caller, and destroying the team
-// stops every keeper.
+// keepers that time out are replaced, a keeper on its caller's CPU leaves, a busy team refuses a
+// second caller, and destroying the team stops every keeper.
+//
+// Tests that need a keeper to join pin the caller and the keepers to different CPUs: where the
+// scheduler puts a new thread depends on what else runs (ctest runs two tests at once), and a
+// keeper it puts on the caller's CPU leaves by design, so unpinned such tests were flaky.
 #include "threading/warm_team.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
@@ -22,17 +28,65 @@ namespace {
 using detail::WarmTeam;
 using std::chrono::microseconds;
 
-// Starts each keeper on a thread of its own; joins them all once the team is gone.
+// The CPUs this process may run on.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+bool pin_this_thread(int cpu) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+}
+
+// Pins the calling thread to one CPU for a scope; restores its mask after.
+class PinnedScope {
+ public:
+  explicit PinnedScope(int cpu) {
+    CPU_ZERO(&saved_);
+    saved_ok_ = pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_) == 0;
+    pinned_ = pin_this_thread(cpu);
+  }
+  ~PinnedScope() {
+    if (saved_ok_) pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_);
+  }
+  PinnedScope(const PinnedScope&) = delete;
+  PinnedScope& operator=(const PinnedScope&) = delete;
+  bool pinned() const { return pinned_; }
+
+ private:
+  cpu_set_t saved_;
+  bool saved_ok_ = false;
+  bool pinned_ = false;
+};
+
+// Starts each keeper on a thread of its own, pinned to `cpu` if one is given; joins them all once
+// the team is gone.
 class ThreadLauncher {
  public:
+  explicit ThreadLauncher(int cpu = -1) : cpu_(cpu) {}
   WarmTeam::Launch launch() {
     return [this](std::function<void()> task) {
       std::lock_guard<std::mutex> lock(mutex_);
-      threads_.emplace_back(std::move(task));
       launched_.fetch_add(1);
+      threads_.emplace_back([this, task = std::move(task)] {
+        if (cpu_ >= 0 && !pin_this_thread(cpu_)) pin_failed_.store(true);
+        task();
+        returned_.fetch_add(1);
+      });
     };
   }
   int launched() const { return launched_.load(); }
+  int returned() const { return returned_.load(); }
+  bool pin_failed() const { return pin_failed_.load(); }
   void join_all() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::thread& t : threads_) t.join();
@@ -40,9 +94,11 @@ class ThreadLauncher {
   }
 
  private:
+  const int cpu_;
   std::mutex mutex_;
   std::vector<std::thread> threads_;
-  std::atomic<int> launched_{0};
+  std::atomic<int> launched_{0}, returned_{0};
+  std::atomic<bool> pin_failed_{false};
 };
 
 // One job: items claimed through a counter; records who ran what.
@@ -101,22 +157,24 @@ TEST(WarmTeam, EveryJobDoneOnceWithDistinctSeats) {
   }
 }
 
-TEST(WarmTeam, KeeperJoinsJobs) {
-  // Each job's caller share waits (up to 20 ms) for the keeper to come in, so a team whose keeper
-  // never joined fails here rather than passing on the caller's work alone. A keeper that finds
-  // itself on the caller's CPU leaves by design (and is launched again for the next job), so it is
-  // asked to come in within the first jobs, not in every one.
-  ThreadLauncher launcher;
+TEST(WarmTeam, KeeperOnAnotherCpuJoinsEveryJob) {
+  // The keeper lingers far longer than the test runs, so it never times out, and each job's caller
+  // share waits for it: a keeper that failed to come in would hold the job for 10 s and fail.
+  const std::vector<int> cpus = allowed_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to place the caller and the keeper apart";
+  PinnedScope caller_cpu(cpus[0]);
+  ASSERT_TRUE(caller_cpu.pinned());
+  ThreadLauncher launcher(cpus[1]);
+  constexpr int kJobs = 50;
   int joined_jobs = 0;
-  int jobs = 0;
   {
-    WarmTeam team(2, microseconds(200000), launcher.launch());
-    for (; jobs < 200 && joined_jobs < 20; ++jobs) {
+    WarmTeam team(2, std::chrono::seconds(60), launcher.launch());
+    for (int job = 0; job < kJobs; ++job) {
       std::atomic<int> seats_in{0};  // bit s: seat s entered this job
       ASSERT_TRUE(team.try_run([&](int seat) {
         seats_in.fetch_or(1 << seat);
         if (seat != 0) return;
-        const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (seats_in.load() == 1 && std::chrono::steady_clock::now() < give_up) {
           std::this_thread::yield();
         }
@@ -126,38 +184,64 @@ TEST(WarmTeam, KeeperJoinsJobs) {
     }
   }
   launcher.join_all();
-  EXPECT_EQ(joined_jobs, 20) << "after " << jobs << " jobs";
-  EXPECT_LE(launcher.launched(), jobs);  // at most one launch per job
+  EXPECT_FALSE(launcher.pin_failed());
+  EXPECT_EQ(joined_jobs, kJobs);
+  EXPECT_EQ(launcher.launched(), 1);  // one keeper served them all
+}
+
+TEST(WarmTeam, KeeperOnTheCallersCpuLeavesAndIsLaunchedAgain) {
+  // Sharing the caller's CPU, a keeper would only take time from it: it leaves without entering a
+  // body, the caller does the job alone, and the next job launches a keeper again.
+  const std::vector<int> cpus = allowed_cpus();
+  ASSERT_FALSE(cpus.empty());
+  PinnedScope caller_cpu(cpus[0]);
+  ASSERT_TRUE(caller_cpu.pinned());
+  ThreadLauncher launcher(cpus[0]);
+  constexpr int kJobs = 5;
+  {
+    WarmTeam team(2, std::chrono::seconds(60), launcher.launch());
+    for (int job = 0; job < kJobs; ++job) {
+      JobTally tally(2, 100);
+      ASSERT_TRUE(team.try_run([&](int seat) { tally.body(seat); }));
+      tally.expect_done_once();
+      EXPECT_EQ(tally.helped.load(), 0) << "job " << job;
+      // The keeper runs once the caller's CPU is free, and must return rather than linger.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (launcher.returned() != launcher.launched() &&
+             std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(microseconds(100));
+      }
+      ASSERT_EQ(launcher.returned(), launcher.launched()) << "job " << job;
+    }
+  }
+  launcher.join_all();
+  EXPECT_FALSE(launcher.pin_failed());
+  EXPECT_EQ(launcher.launched(), kJobs);
 }
 
 TEST(WarmTeam, ExceptionsReachTheCaller) {
-  ThreadLauncher launcher;
+  const std::vector<int> cpus = allowed_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to place the caller and the keeper apart";
+  PinnedScope caller_cpu(cpus[0]);
+  ASSERT_TRUE(caller_cpu.pinned());
+  ThreadLauncher launcher(cpus[1]);
   {
-    WarmTeam team(2, microseconds(200000), launcher.launch());
+    WarmTeam team(2, std::chrono::seconds(60), launcher.launch());
     EXPECT_THROW(team.try_run([](int seat) {
       if (seat == 0) throw std::runtime_error("caller");
     }),
                  std::runtime_error);
-    // A keeper's throw: the caller's share waits (up to 200 ms) for the keeper, then returns.
-    bool keeper_threw = false;
-    for (int job = 0; job < 50 && !keeper_threw; ++job) {
-      std::atomic<bool> in{false};
-      try {
-        team.try_run([&](int seat) {
-          if (seat != 0) {
-            in.store(true);
-            throw std::logic_error("keeper");
-          }
-          const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-          while (!in.load() && std::chrono::steady_clock::now() < give_up) {
-            std::this_thread::yield();
-          }
-        });
-      } catch (const std::logic_error&) {
-        keeper_threw = true;
+    // A keeper's throw: the caller's share waits (up to 10 s) for the pinned keeper to come in.
+    std::atomic<bool> in{false};
+    EXPECT_THROW(team.try_run([&](int seat) {
+      if (seat != 0) {
+        in.store(true);
+        throw std::logic_error("keeper");
       }
-    }
-    EXPECT_TRUE(keeper_threw);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!in.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    }),
+                 std::logic_error);
     JobTally tally(2, 10);  // and the team still works, with no stale error
     EXPECT_TRUE(team.try_run([&](int seat) { tally.body(seat); }));
     tally.expect_done_once();
