@@ -17,11 +17,13 @@
 // folds it into its shift, so the exponent needs no Cody-Waite reduction (f = x - round(x) is
 // exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
-// vscalefps (AVX2 and below), 13 against 18 with scale_by_pow2's split form.
-// Degree-6 minimax polynomial of 2^f on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp).
+// vscalefps (SSE), 13 against 18 with scale_by_pow2's split form. 2^f is a degree-6 minimax
+// polynomial on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp), except on AVX2, which takes the
+// table form (kExp2Table: 2^(j/8) from an 8-entry table and a degree-3 polynomial, 12 operations).
 // x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
-// [-150, 0] (tests/softmax/exp_test.cpp): 1 ulp against the correctly rounded value, on every ISA
-// variant.
+// [-150, 0] (tests/softmax/exp_test.cpp) against the correctly rounded value: 1 ulp on generic,
+// SSE4.2 and AVX-512 (degree 6), 2 ulp on AVX2 (table form: the table entry's rounding adds to
+// the polynomial's; 2 ulp also over [-160, 64.5)).
 #pragma once
 
 #include <immintrin.h>
@@ -83,26 +85,90 @@ inline xsimd::batch<float, Arch> vexp(xsimd::batch<float, Arch> x) {
   return scale_by_pow2(p, n);
 }
 
+// Whether vexp2_nonpositive uses the table form: 2^x = 2^n * 2^(j/8) * 2^g with x = n + j/8 + g,
+// |g| <= 1/16, the 8 values 2^(j/8) held in one register and picked by vpermps, and a degree-3
+// polynomial for 2^g. Against the degree-6 polynomial it has 4 operations on the FMA pipes
+// instead of 8 and a dependency chain of ~30 cycles instead of ~45: Zen 2, an L1-resident exp2
+// loop 8.4 -> 6.35 cycles a vector. AVX2 only: SSE has no 8-lane permute, and AVX-512 (vscalefps,
+// 16 lanes) was not measured with it.
+template <class Arch>
+constexpr bool kExp2Table = std::is_base_of_v<xsimd::avx2, Arch>;
+
+// The unit of vexp2_nonpositive_scaled's input, which returns 2^(x / kExp2Units): the table form
+// takes 8x, whose rounding gives n and j at once. Callers that compute x with an FMA fold the
+// factor into its constants (exactly: it is a power of two).
+template <class Arch>
+constexpr float kExp2Units = kExp2Table<Arch> ? 8.0f : 1.0f;
+
+// 2^(x / kExp2Units<Arch>) of U vectors in place, each step over all U before the next: the U
+// dependency chains then sit side by side in program order. One vector after another, an
+// out-of-order window that holds two or three vectors' operations waits on their chains (Zen 2,
+// degree-6 form: 8.5 cycles a vector that way, 7.4 with U = 4).
+//
+// Both forms multiply p by a power of two once, which rounds once into the subnormal range too:
+// p's coefficients carry a factor 2^-63 (kPow2Bias) that the power of two makes up for. Being a
+// power of two, it leaves every step of the polynomial rounding as it would unscaled (all
+// normal), and it saves a separate multiply (degree-6 form, Zen 3: 7.7 -> 6.95 cycles a vector).
+template <class Arch, int U>
+inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
+  using Vec = xsimd::batch<float, Arch>;
+  using IVec = xsimd::batch<int32_t, Arch>;
+  constexpr float kUnits = kExp2Units<Arch>;
+  constexpr float s = kPow2Bias<Arch>;
+  Vec n[U], f[U];
+  for (int j = 0; j < U; ++j) {
+    // Below -160, p * 2^n is under half the smallest subnormal and rounds to 0. NaN passes (x86
+    // max returns its second operand).
+    x[j] = xsimd::max(Vec(-160.0f * kUnits), x[j]);
+  }
+  for (int j = 0; j < U; ++j) n[j] = xsimd::nearbyint(x[j]);
+  for (int j = 0; j < U; ++j) f[j] = x[j] - n[j];
+  if constexpr (kExp2Table<Arch>) {
+    // n = 8 e + j: 2^(n/8) = 2^e 2^(j/8). kTable[j] holds the bits of 2^(j/8) (rounded to float)
+    // with the bias 2^63 in its exponent, less j << 20, which n << 20 adds back along with e << 23.
+    const __m256i table = _mm256_setr_epi32(0x5f000000, 0x5efb95c2, 0x5ef837f0, 0x5ef5fed7,
+                                            0x5ef504f3, 0x5ef5672a, 0x5ef744fd, 0x5efac0c7);
+    // 2^(f/8) for f in [-1/2, 1/2]: minimax, relative error 2.5e-8 (0.2 ulp).
+    for (int j = 0; j < U; ++j) {
+      x[j] = xsimd::fma(Vec(1.0839114117e-4f * s), f[j], Vec(3.7540231548e-3f * s));
+    }
+    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(8.6643401742e-2f * s));
+    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(s));
+    for (int j = 0; j < U; ++j) {
+      const __m256i k = xsimd::nearbyint_as_int(n[j]);  // exact: n is integral
+      const __m256i bits =
+          _mm256_add_epi32(_mm256_permutevar8x32_epi32(table, k), _mm256_slli_epi32(k, 20));
+      x[j] = x[j] * xsimd::bitwise_cast<Vec>(IVec(bits));
+    }
+  } else {
+    // 2^f for f in [-1/2, 1/2]: degree-6 minimax, relative error 1.9e-9 (0.03 ulp).
+    constexpr float kCoefficients[] = {1.3399931219e-3f * s, 9.6184889571e-3f * s,
+                                       5.5503287770e-2f * s, 2.4022646891e-1f * s,
+                                       6.9314720574e-1f * s, s};
+    for (int j = 0; j < U; ++j) {
+      x[j] = xsimd::fma(Vec(1.5345812004e-4f * s), f[j], Vec(kCoefficients[0]));
+    }
+    for (int c = 1; c < 6; ++c) {
+      for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(kCoefficients[c]));
+    }
+    for (int j = 0; j < U; ++j) x[j] = scale_by_pow2<Arch, true>(x[j], n[j]);
+  }
+}
+
+// 2^x of U vectors in place.
+template <class Arch, int U>
+inline void vexp2_nonpositive(xsimd::batch<float, Arch> (&x)[U]) {
+  if constexpr (kExp2Units<Arch> != 1.0f) {
+    for (int j = 0; j < U; ++j) x[j] *= xsimd::batch<float, Arch>(kExp2Units<Arch>);
+  }
+  vexp2_nonpositive_scaled<Arch, U>(x);
+}
+
 template <class Arch>
 inline xsimd::batch<float, Arch> vexp2_nonpositive(xsimd::batch<float, Arch> x) {
-  using Vec = xsimd::batch<float, Arch>;
-  // Below -160, p * 2^n is under half the smallest subnormal and rounds to 0. NaN passes (x86
-  // max returns its second operand).
-  x = xsimd::max(Vec(-160.0f), x);
-  const Vec n = xsimd::nearbyint(x);
-  const Vec f = x - n;
-  // The coefficients carry scale_by_pow2's 2^-63: a power of two, so every step rounds as it
-  // would unscaled (all normal), and the final multiply by 2^-63 goes (Zen 3: exp2 7.7 -> 6.95
-  // cycles a vector, outputs bit-identical).
-  constexpr float s = kPow2Bias<Arch>;
-  Vec p = Vec(1.5345812004e-4f * s);
-  p = xsimd::fma(p, f, Vec(1.3399931219e-3f * s));
-  p = xsimd::fma(p, f, Vec(9.6184889571e-3f * s));
-  p = xsimd::fma(p, f, Vec(5.5503287770e-2f * s));
-  p = xsimd::fma(p, f, Vec(2.4022646891e-1f * s));
-  p = xsimd::fma(p, f, Vec(6.9314720574e-1f * s));
-  p = xsimd::fma(p, f, Vec(s));
-  return scale_by_pow2<Arch, true>(p, n);
+  xsimd::batch<float, Arch> v[1] = {x};
+  vexp2_nonpositive<Arch, 1>(v);
+  return v[0];
 }
 
 }  // namespace cpuattn::detail
