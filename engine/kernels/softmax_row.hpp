@@ -394,21 +394,25 @@ struct OnlineSoftmax {
       Vec rescale;
       const Vec new_max = online_max_update(Vec::load_unaligned(m + c), bm, &rescale);
       const Vec shift = softmax_shift(new_max);
+      // 2^(score - shift), the exponent in vexp2_nonpositive_scaled's unit: one FMA, as exact as
+      // the subtraction (the unit is a power of two).
+      const Vec scaled_shift = shift * Vec(kExp2Units<Arch>);
+      auto exp_at = [&](int row) {
+        const Vec score = Vec::load_unaligned(st + row * ld + c);
+        Vec e[1] = {kExp2Units<Arch> == 1.0f
+                        ? score - shift
+                        : xsimd::fms(score, Vec(kExp2Units<Arch>), scaled_shift)};
+        vexp2_nonpositive_scaled<Arch, 1>(e);
+        e[0].store_unaligned(st + row * ld + c);
+        return e[0];
+      };
       Vec s0(0.0f), s1(0.0f);
       int r = 0;
       for (; r + 2 <= rows; r += 2) {
-        const Vec e0 = vexp2_nonpositive(Vec::load_unaligned(st + r * ld + c) - shift);
-        const Vec e1 = vexp2_nonpositive(Vec::load_unaligned(st + (r + 1) * ld + c) - shift);
-        e0.store_unaligned(st + r * ld + c);
-        e1.store_unaligned(st + (r + 1) * ld + c);
-        s0 += e0;
-        s1 += e1;
+        s0 += exp_at(r);
+        s1 += exp_at(r + 1);
       }
-      if (r < rows) {
-        const Vec e0 = vexp2_nonpositive(Vec::load_unaligned(st + r * ld + c) - shift);
-        e0.store_unaligned(st + r * ld + c);
-        s0 += e0;
-      }
+      if (r < rows) s0 += exp_at(r);
       new_max.store_unaligned(m + c);
       rescale.store_unaligned(alpha + c);
       xsimd::fma(Vec::load_unaligned(l + c), rescale, s0 + s1).store_unaligned(l + c);
