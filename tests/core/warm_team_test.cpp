@@ -16,6 +16,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -101,6 +102,20 @@ class ThreadLauncher {
   std::atomic<bool> pin_failed_{false};
 };
 
+// The caller pinned to one CPU and its keepers (launcher(keeper_cpu_)) to another.
+class WarmTeamOnTwoCpus : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::vector<int> cpus = allowed_cpus();
+    if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to place the caller and the keeper apart";
+    caller_pin_.emplace(cpus[0]);
+    ASSERT_TRUE(caller_pin_->pinned());
+    keeper_cpu_ = cpus[1];
+  }
+  std::optional<PinnedScope> caller_pin_;
+  int keeper_cpu_ = -1;
+};
+
 // One job: items claimed through a counter; records who ran what.
 struct JobTally {
   explicit JobTally(int threads, int64_t items)
@@ -157,14 +172,10 @@ TEST(WarmTeam, EveryJobDoneOnceWithDistinctSeats) {
   }
 }
 
-TEST(WarmTeam, KeeperOnAnotherCpuJoinsEveryJob) {
+TEST_F(WarmTeamOnTwoCpus, KeeperJoinsEveryJob) {
   // The keeper lingers far longer than the test runs, so it never times out, and each job's caller
   // share waits for it: a keeper that failed to come in would hold the job for 10 s and fail.
-  const std::vector<int> cpus = allowed_cpus();
-  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to place the caller and the keeper apart";
-  PinnedScope caller_cpu(cpus[0]);
-  ASSERT_TRUE(caller_cpu.pinned());
-  ThreadLauncher launcher(cpus[1]);
+  ThreadLauncher launcher(keeper_cpu_);
   constexpr int kJobs = 50;
   int joined_jobs = 0;
   {
@@ -219,12 +230,8 @@ TEST(WarmTeam, KeeperOnTheCallersCpuLeavesAndIsLaunchedAgain) {
   EXPECT_EQ(launcher.launched(), kJobs);
 }
 
-TEST(WarmTeam, ExceptionsReachTheCaller) {
-  const std::vector<int> cpus = allowed_cpus();
-  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to place the caller and the keeper apart";
-  PinnedScope caller_cpu(cpus[0]);
-  ASSERT_TRUE(caller_cpu.pinned());
-  ThreadLauncher launcher(cpus[1]);
+TEST_F(WarmTeamOnTwoCpus, ExceptionsReachTheCaller) {
+  ThreadLauncher launcher(keeper_cpu_);
   {
     WarmTeam team(2, std::chrono::seconds(60), launcher.launch());
     EXPECT_THROW(team.try_run([](int seat) {
