@@ -19,7 +19,7 @@
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
 // vscalefps (SSE), 13 against 18 with scale_by_pow2's split form. 2^f is a degree-6 minimax
 // polynomial on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp), except on AVX2, which takes the
-// table form (kExp2Table: 2^(j/8) from an 8-entry table and a degree-3 polynomial, 12 operations).
+// table form (kExp2Table: 2^(j/8) from an 8-entry table and a degree-3 polynomial, 11 operations).
 // x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
 // [-150, 0] (tests/softmax/exp_test.cpp) against the correctly rounded value: 1 ulp on generic,
 // SSE4.2 and AVX-512 (degree 6), 2 ulp on AVX2 (table form: the table entry's rounding adds to
@@ -124,7 +124,7 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
   for (int j = 0; j < U; ++j) n[j] = xsimd::nearbyint(x[j]);
   for (int j = 0; j < U; ++j) f[j] = x[j] - n[j];
   if constexpr (kExp2Table<Arch>) {
-    // n = 8 e + j: 2^(n/8) = 2^e 2^(j/8). kTable[j] holds the bits of 2^(j/8) (rounded to float)
+    // n = 8 e + j: 2^(n/8) = 2^e 2^(j/8). table[j] holds the bits of 2^(j/8) (rounded to float)
     // with the bias 2^63 in its exponent, less j << 20, which n << 20 adds back along with e << 23.
     const __m256i table = _mm256_setr_epi32(0x5f000000, 0x5efb95c2, 0x5ef837f0, 0x5ef5fed7,
                                             0x5ef504f3, 0x5ef5672a, 0x5ef744fd, 0x5efac0c7);
