@@ -155,20 +155,19 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
   }
 }
 
-// 2^x of U vectors in place.
-template <class Arch, int U>
-inline void vexp2_nonpositive(xsimd::batch<float, Arch> (&x)[U]) {
-  if constexpr (kExp2Units<Arch> != 1.0f) {
-    for (int j = 0; j < U; ++j) x[j] *= xsimd::batch<float, Arch>(kExp2Units<Arch>);
-  }
-  vexp2_nonpositive_scaled<Arch, U>(x);
+// One vector: 2^(x / kExp2Units<Arch>).
+template <class Arch>
+inline xsimd::batch<float, Arch> vexp2_nonpositive_scaled(xsimd::batch<float, Arch> x) {
+  xsimd::batch<float, Arch> v[1] = {x};
+  vexp2_nonpositive_scaled<Arch, 1>(v);
+  return v[0];
 }
 
+// 2^x.
 template <class Arch>
 inline xsimd::batch<float, Arch> vexp2_nonpositive(xsimd::batch<float, Arch> x) {
-  xsimd::batch<float, Arch> v[1] = {x};
-  vexp2_nonpositive<Arch, 1>(v);
-  return v[0];
+  if constexpr (kExp2Units<Arch> != 1.0f) x *= xsimd::batch<float, Arch>(kExp2Units<Arch>);
+  return vexp2_nonpositive_scaled<Arch>(x);
 }
 
 }  // namespace cpuattn::detail

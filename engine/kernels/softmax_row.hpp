@@ -143,11 +143,12 @@ struct SoftmaxRow {
     p.e = nullptr;
   }
 
-  // Vectors per step of the exp pass, their exponentials computed together (vexp2_nonpositive of
-  // several vectors). Zen 2 (AVX2), rows in cache: 4 ran the degree-6 exp 4% faster on rows of
-  // 512 columns and more (2% slower at 128), but with the table form's shorter chains 2 is
-  // faster (128 columns 13.2 -> 11.9 cycles a vector, 512: 10.5 -> 10.1).
+  // Vectors per step of the exp pass, their exponentials computed together
+  // (vexp2_nonpositive_scaled of several vectors). Zen 2 (AVX2), rows in cache: 4 ran the degree-6
+  // exp 4% faster on rows of 512 columns and more (2% slower at 128), but with the table form's
+  // shorter chains 2 is faster (128 columns 13.2 -> 11.9 cycles a vector, 512: 10.5 -> 10.1).
   static constexpr int kExpStep = 2;
+  static_assert(kExpStep % 2 == 0, "the exp pass alternates two sums");
 
   // exp(t - max) into e_out (unless null) and their sum, writing out `pending` on the way. next:
   // the next row, prefetched.
@@ -178,7 +179,7 @@ struct SoftmaxRow {
       }
       for (int j = 0; j < kExpStep; j += 2) {
         s0 += e[j];
-        if (j + 1 < kExpStep) s1 += e[j + 1];
+        s1 += e[j + 1];
       }
       if (e_out != nullptr) {
         for (int j = 0; j < kExpStep; ++j) e[j].store_unaligned(e_out + i + j * kW);
@@ -191,9 +192,8 @@ struct SoftmaxRow {
       std::copy(x + i, x + n, xt);
       if (kBias) std::copy(bias + i, bias + n, bt);
       for (int64_t j = 0; j < n - i; j += kW) {
-        Vec e[1] = {exponent<kBias, kTwoStep>(xt, bt, j, k)};
-        vexp2_nonpositive_scaled<Arch, 1>(e);
-        e[0].store_aligned(et + j);
+        vexp2_nonpositive_scaled<Arch>(exponent<kBias, kTwoStep>(xt, bt, j, k))
+            .store_aligned(et + j);
       }
       for (int64_t j = 0; j < n - i; ++j) {
         sum += et[j];
@@ -214,9 +214,7 @@ struct SoftmaxRow {
     using Row = AlignedRowAvx512<Arch>;
     const Shift k{Vec(scale), Vec(scale * kLog2eScaled), Vec(-(mx * kLog2eScaled)), Vec(mx)};
     auto exp_of = [&](Vec v) {
-      Vec e[1] = {raw_exponent<kTwoStep>(v, k)};
-      vexp2_nonpositive_scaled<Arch, 1>(e);
-      return e[0];
+      return vexp2_nonpositive_scaled<Arch>(raw_exponent<kTwoStep>(v, k));
     };
     const int64_t before = Row::lanes_before(x);
     const float* next_base = next == nullptr ? nullptr : next - before;
@@ -395,16 +393,16 @@ struct OnlineSoftmax {
       const Vec new_max = online_max_update(Vec::load_unaligned(m + c), bm, &rescale);
       const Vec shift = softmax_shift(new_max);
       // 2^(score - shift), the exponent in vexp2_nonpositive_scaled's unit: one FMA, as exact as
-      // the subtraction (the unit is a power of two).
+      // the subtraction (the unit is a power of two); in unit 1 the subtraction itself, which
+      // stays off the FMA pipes.
       const Vec scaled_shift = shift * Vec(kExp2Units<Arch>);
       auto exp_at = [&](int row) {
         const Vec score = Vec::load_unaligned(st + row * ld + c);
-        Vec e[1] = {kExp2Units<Arch> == 1.0f
-                        ? score - shift
-                        : xsimd::fms(score, Vec(kExp2Units<Arch>), scaled_shift)};
-        vexp2_nonpositive_scaled<Arch, 1>(e);
-        e[0].store_unaligned(st + row * ld + c);
-        return e[0];
+        const Vec e = vexp2_nonpositive_scaled<Arch>(
+            kExp2Units<Arch> == 1.0f ? score - shift
+                                     : xsimd::fms(score, Vec(kExp2Units<Arch>), scaled_shift));
+        e.store_unaligned(st + row * ld + c);
+        return e;
       };
       Vec s0(0.0f), s1(0.0f);
       int r = 0;
