@@ -31,18 +31,36 @@ struct Plan {
   bool rows_outer;  // row panels outer, B strips inner
 };
 
-// Whether mr rows lda floats apart crowd into so few L1 sets that they evict each other between
-// uses: an L1 way is 4 KiB on every x86 core we target (64 sets of 64 B), and at lda = 1024 or
-// 2048 all 12 rows share one set, beyond an 8-way L1 (Zen 4: 1024^3 and 2048^3 ran 10% faster
-// packed). Six rows per set (lda = 512) still ran best in place.
-bool rows_share_l1_sets(int64_t lda, int64_t mr) {
+// The most cache lines that `rows` rows, `stride` floats apart, each `row_floats` wide from a line
+// start, put into one L1 set: an L1 way is 4 KiB on every x86 core we target (64 sets of 64 B),
+// so rows a power of two apart crowd into a few sets and evict each other between uses. Rows
+// whose stride is not a whole number of lines drift across all the sets.
+int64_t l1_lines_per_set(int64_t stride, int64_t rows, int64_t row_floats) {
   constexpr int64_t kSets = 64, kLine = 64;
-  const int64_t bytes = lda * static_cast<int64_t>(sizeof(float));
-  if (bytes % kLine != 0) return false;  // rows drift across sets
-  const int64_t stride_lines = bytes / kLine % kSets;
-  const int64_t distinct = kSets / std::gcd(stride_lines == 0 ? kSets : stride_lines, kSets);
-  const int64_t rows_per_set = (mr + std::min(distinct, mr) - 1) / std::min(distinct, mr);
-  return rows_per_set > 6;
+  const int64_t bytes = stride * static_cast<int64_t>(sizeof(float));
+  const int64_t row_lines = ceil_div(row_floats * static_cast<int64_t>(sizeof(float)), kLine);
+  int64_t sets = kSets;
+  if (bytes % kLine == 0) {
+    const int64_t stride_lines = bytes / kLine % kSets;
+    const int64_t distinct = kSets / std::gcd(stride_lines == 0 ? kSets : stride_lines, kSets);
+    sets = std::min(kSets, distinct * row_lines);
+  }
+  return ceil_div(rows * row_lines, sets);
+}
+
+// Whether the mr rows of A read in place (a float of each per k step) evict each other: at
+// lda = 1024 or 2048 all 12 rows share one set, beyond an 8-way L1 (Zen 4: 1024^3 and 2048^3 ran
+// 10% faster packed). Six rows per set (lda = 512) still ran best in place.
+bool rows_share_l1_sets(int64_t lda, int64_t mr) {
+  return l1_lines_per_set(lda, mr, 1) > 6;
+}
+
+// Whether a kc x nr strip of B read in place, re-read by every row tile, stays in L1 with room
+// for A and C: at most half of an 8-way L1's lines in any set. At 128^3 (ldb 512 bytes: 8 sets
+// hold the strip's 128 lines) packing B took 1 thread from 83.6 to 87.5 GFLOP/s (Zen 3, AVX2);
+// 64^3 (4 lines a set) stays in place, where packing cost 7%.
+bool b_strip_thrashes_l1(int64_t ldb, int64_t k, int64_t nr) {
+  return l1_lines_per_set(ldb, k, nr) > 4;
 }
 
 Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
@@ -73,9 +91,9 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
                        ? plan.mr * 2 / 3
                        : plan.mr;
   // B in place needs unit column stride; pack it when many row tiles reuse it and it is larger
-  // than one packed micro-panel (kc x nr): smaller ones stay in L1 as they are, and copying them
-  // cost 7% at 64^3.
-  plan.pack_b = p.b_cs != 1 || (p.m > 4 * plan.mr && p.k * p.n > plan.kc * plan.nr);
+  // than one packed micro-panel (kc x nr) or its strips thrash L1: others stay in L1 as they are.
+  plan.pack_b = p.b_cs != 1 || (p.m > 4 * plan.mr && (p.k * p.n > plan.kc * plan.nr ||
+                                                      b_strip_thrashes_l1(p.b_rs, p.k, plan.nr)));
   // A C larger than the L2-sized A block (mc x kc) comes from L3 or DRAM at every tile store;
   // starting its lines early paid 8% at 2048 x 2048 x 64 (k short, stores frequent).
   plan.prefetch_c = p.m * p.n > plan.mc * plan.kc;
