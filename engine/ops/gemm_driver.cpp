@@ -57,8 +57,8 @@ bool rows_share_l1_sets(int64_t lda, int64_t mr) {
 
 // Whether a kc x nr strip of B read in place, re-read by every row tile, stays in L1 with room
 // for A and C: at most half of an 8-way L1's lines in any set. At 128^3 (ldb 512 bytes: 8 sets
-// hold the strip's 128 lines) packing B took 1 thread from 83.6 to 87.5 GFLOP/s (Zen 3, AVX2);
-// 64^3 (4 lines a set) stays in place, where packing cost 7%.
+// hold the strip's 128 lines) packing B took Zen 3 (AVX2) from 81 to 88 GFLOP/s on 1 thread and
+// 147 to 158 on 2 (interleaved medians); 64^3 (4 lines a set) stays in place: packing cost 7%.
 bool b_strip_thrashes_l1(int64_t ldb, int64_t k, int64_t nr) {
   return l1_lines_per_set(ldb, k, nr) > 4;
 }
