@@ -106,6 +106,9 @@ struct KernelTable {
   ExpFn exp2;
   ScaleCopyFn scale_copy;
   FenceFn stream_fence;
+  // Softmax outputs too large for cache are streamed (non-temporal stores) in rows of at least
+  // this many columns; shorter rows keep plain stores and the grouped passes.
+  int64_t softmax_stream_min_columns;
 };
 
 // Whether this build has kernels for isa (no ISA code runs to answer).

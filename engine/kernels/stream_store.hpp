@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
@@ -26,16 +27,33 @@ struct StreamStore {
     }
   }
 
-  // y[i] = x[i] * s for n floats: plain stores up to the first aligned address, streaming after.
+  // y[i] = x[i] * s for n floats: the whole 64-byte lines of y with non-temporal stores, the
+  // partial lines at either end with plain ones. A line written partly by each kind (the ends of
+  // a row that does not start on a line) is read for ownership by the plain store and flushed
+  // again by the streaming one: out of cache on Zen 3 (AVX2, 1 thread), rows of 513 columns ran
+  // at 7.6 GB/s and of 130 at 3.5, against 18 at 520.
   static void scale(const float* x, float s, float* y, int64_t n) {
-    const Vec vs(s);
-    int64_t i = 0;
-    while (i < n && (reinterpret_cast<std::uintptr_t>(y + i) % (kW * sizeof(float))) != 0) {
-      y[i] = x[i] * s;
-      ++i;
+    constexpr std::uintptr_t kLine = 64;
+    constexpr int64_t kLineFloats = static_cast<int64_t>(kLine / sizeof(float));
+    const std::uintptr_t addr = reinterpret_cast<std::uintptr_t>(y);
+    int64_t head = n;  // floats before the first line boundary; all of y if it cannot be aligned
+    if (addr % sizeof(float) == 0) {
+      head = std::min<int64_t>(
+          n, static_cast<int64_t>((kLine - addr % kLine) % kLine / sizeof(float)));
     }
-    for (; i + kW <= n; i += kW) store(y + i, Vec::load_unaligned(x + i) * vs);
-    for (; i < n; ++i) y[i] = x[i] * s;
+    const int64_t body_end = head + (n - head) / kLineFloats * kLineFloats;
+    scale_plain(x, s, y, 0, head);
+    const Vec vs(s);
+    for (int64_t i = head; i < body_end; i += kW) store(y + i, Vec::load_unaligned(x + i) * vs);
+    scale_plain(x, s, y, body_end, n);
+  }
+
+  // y[i] = x[i] * s for i in [begin, end), plain stores.
+  static void scale_plain(const float* x, float s, float* y, int64_t begin, int64_t end) {
+    const Vec vs(s);
+    int64_t i = begin;
+    for (; i + kW <= end; i += kW) (Vec::load_unaligned(x + i) * vs).store_unaligned(y + i);
+    for (; i < end; ++i) y[i] = x[i] * s;
   }
 
   // Orders the streaming stores before later ordinary ones (call once per kernel invocation).

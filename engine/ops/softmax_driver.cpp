@@ -49,11 +49,6 @@ namespace {
 // Outputs from this size on are written with non-temporal stores: they do not stay in cache for
 // the consumer anyway, and skipping the read-for-ownership saves a third of the traffic.
 constexpr int64_t kStreamingOutputBytes = int64_t{16} << 20;
-// Shorter rows keep plain stores and the grouped passes: 128 columns, 16 Mi floats, 1 thread
-// (Zen 4): 15.9 -> 22.3 GB/s with plain stores, and streaming lost on 64-byte-aligned rows too
-// (26.2 -> 14.5), so the scalar ends of unaligned rows are not the reason. From 512 columns
-// streaming wins, by 15% on 2 threads.
-constexpr int64_t kStreamingMinColumns = 512;
 }  // namespace
 
 void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p) {
@@ -65,7 +60,7 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
   const int64_t grain = std::max<int64_t>({1, per_thread, (int64_t{16} << 10) / cols});
   const KernelTable& kt = *ctx.kernels;
   const bool stream =
-      cols >= kStreamingMinColumns &&
+      cols >= kt.softmax_stream_min_columns &&
       total_rows * cols * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
   // Prefetch (streaming only) about 8 KiB ahead: far enough for DRAM latency.
   const int64_t ahead = std::max<int64_t>(1, 2048 / cols);
@@ -100,6 +95,11 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
           const int64_t valid = softmax_valid_columns(p.causal, r0 + r, rows, cols, key_length);
           const float* next =
               stream && r + ahead < count ? x + (r + ahead) * p.src_strides[2] : nullptr;
+          // As in SoftmaxRow::softmax_rows: the line its plain stores end on, owned in time.
+          if (next != nullptr) {
+            __builtin_prefetch(y + (r + ahead) * p.dst_strides[2] + (cols - 1) * p.dst_strides[3],
+                               1, 3);
+          }
           masked_softmax_row(
               kt, {x + r * p.src_strides[2], p.src_strides[3]},
               {bias == nullptr ? nullptr : bias + r * p.bias_strides[2], p.bias_strides[3]},
