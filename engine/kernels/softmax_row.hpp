@@ -360,9 +360,7 @@ struct SoftmaxRow {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
       // Streaming (one row a group): the row `ahead` rows on is prefetched while this one computes.
       const float* next = stream && r + ahead < rows ? x + (r + ahead) * ldx : nullptr;
-      // Its last line of y, which a plain store writes (StreamStore::scale): a miss there would
-      // hold every streaming store behind it in the store queue for a DRAM round trip.
-      if (next != nullptr) __builtin_prefetch(y + (r + ahead) * ldy + n - 1, 1, 3);
+      if (next != nullptr) prefetch_plain_tail(y + (r + ahead) * ldy, n);
       if (bias != nullptr) {
         run_rows<true>(x + r * ldx, ldx, bias + r * ldbias, ldbias, y + r * ldy, ldy, g, n, scale,
                        log, stage, stream, next, pending);

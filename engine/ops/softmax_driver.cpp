@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "kernels/stream_store.hpp"
+
 namespace cpuattn::detail {
 
 int64_t softmax_valid_columns(bool causal, int64_t row, int64_t rows, int64_t cols,
@@ -95,10 +97,8 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
           const int64_t valid = softmax_valid_columns(p.causal, r0 + r, rows, cols, key_length);
           const float* next =
               stream && r + ahead < count ? x + (r + ahead) * p.src_strides[2] : nullptr;
-          // As in SoftmaxRow::softmax_rows: the line its plain stores end on, owned in time.
-          if (next != nullptr) {
-            __builtin_prefetch(y + (r + ahead) * p.dst_strides[2] + (cols - 1) * p.dst_strides[3],
-                               1, 3);
+          if (next != nullptr && p.dst_strides[3] == 1) {
+            prefetch_plain_tail(y + (r + ahead) * p.dst_strides[2], cols);
           }
           masked_softmax_row(
               kt, {x + r * p.src_strides[2], p.src_strides[3]},
