@@ -87,6 +87,9 @@ using ExpFn = void (*)(const float* x, float* y, int64_t n);
 using FenceFn = void (*)();
 // y[i] = x[i] * s for n contiguous floats.
 using ScaleCopyFn = void (*)(const float* x, float s, float* y, int64_t n);
+// y[i] = value for n contiguous floats with non-temporal stores (whole lines; the caller fences, as
+// for streamed softmax rows).
+using StreamFillFn = void (*)(float* y, int64_t n, float value);
 
 struct KernelTable {
   Isa isa;
@@ -106,6 +109,7 @@ struct KernelTable {
   ExpFn exp2;
   ScaleCopyFn scale_copy;
   FenceFn stream_fence;
+  StreamFillFn stream_fill;
   // Softmax outputs too large for cache are streamed (non-temporal stores) in rows of at least
   // this many columns; shorter rows keep plain stores and the grouped passes.
   int64_t softmax_stream_min_columns;

@@ -39,7 +39,12 @@ void masked_softmax_row(const KernelTable& kt, StridedRow x, StridedRow bias, fl
       for (int64_t j = 0; j < valid; ++j) y[j * y_stride] = ys[j];
     }
   }
-  for (int64_t j = std::max<int64_t>(valid, 0); j < cols; ++j) y[j * y_stride] = fill;
+  const int64_t from = std::max<int64_t>(valid, 0);
+  if (stream && y_stride == 1) {
+    kt.stream_fill(y + from, cols - from, fill);
+  } else {
+    for (int64_t j = from; j < cols; ++j) y[j * y_stride] = fill;
+  }
 }
 
 std::size_t softmax_scratch(const SoftmaxProblem& p) {
@@ -88,9 +93,17 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
           kt.softmax_rows(x, p.src_strides[2], bias, p.bias_strides[2], y, p.dst_strides[2], count,
                           valid, p.scale, p.log, scratch, stream, ahead);
         }
+        // The padding columns: streamed too, as plain stores there would read every line first
+        // (rows of 2048 columns half padded ran slower than unpadded ones).
+        const int64_t from = std::max<int64_t>(valid, 0);
         for (int64_t r = 0; r < count && valid < cols; ++r) {
-          std::fill(y + r * p.dst_strides[2] + std::max<int64_t>(valid, 0),
-                    y + r * p.dst_strides[2] + cols, fill);
+          float* row = y + r * p.dst_strides[2];
+          if (stream) {
+            if (r + ahead < count) prefetch_plain_tail(y + (r + ahead) * p.dst_strides[2], cols);
+            kt.stream_fill(row + from, cols - from, fill);
+          } else {
+            std::fill(row + from, row + cols, fill);
+          }
         }
       } else {
         for (int64_t r = 0; r < count; ++r) {

@@ -206,6 +206,28 @@ TEST_P(SoftmaxIsaTest, StreamingRowKernelEveryAlignment) {
   }
 }
 
+// The streamed fill of masked columns (whole lines non-temporal, partial lines plain) at every
+// offset of y in its line and lengths around the line: every float of y set, none around it.
+TEST_P(SoftmaxIsaTest, StreamFillEveryAlignment) {
+  const detail::KernelTable& kt = *detail::kernel_table_for(GetParam());
+  for (int64_t n : {0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 47, 100, 515}) {
+    for (int64_t off = 0; off < 16; ++off) {
+      std::vector<float> yb(static_cast<size_t>(n + 48), 7.0f);
+      // 64-byte aligned base, so off walks every position in a line.
+      const auto misalignment = reinterpret_cast<std::uintptr_t>(yb.data()) % 64 / sizeof(float);
+      const int64_t base = static_cast<int64_t>((16 - misalignment) % 16);
+      float* y = yb.data() + base + off;
+      kt.stream_fill(y, n, -kInf);
+      kt.stream_fence();
+      for (int64_t j = 0; j < static_cast<int64_t>(yb.size()); ++j) {
+        const bool inside = j >= base + off && j < base + off + n;
+        ASSERT_EQ(yb[static_cast<size_t>(j)], inside ? -kInf : 7.0f)
+            << "n " << n << " offset " << off << " at " << j;
+      }
+    }
+  }
+}
+
 TEST_P(SoftmaxIsaTest, MasksBiasLogStridesInPlace) {
   const uint64_t seed = test_seed() + 1;
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
