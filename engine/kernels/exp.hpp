@@ -18,12 +18,12 @@
 // exact) and no overflow clamp: 10 vector operations against vexp's 13 (with the Cephes-form vexp
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
 // vscalefps (SSE), 13 against 18 with scale_by_pow2's split form. 2^f is a degree-6 minimax
-// polynomial on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp), except on AVX2, which takes the
-// table form (kExp2Table: 2^(j/8) from an 8-entry table and a degree-3 polynomial, 11 operations).
-// x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum error over every float in
-// [-150, 0] (tests/softmax/exp_test.cpp) against the correctly rounded value: 1 ulp on generic,
-// SSE4.2 and AVX-512 (degree 6), 2 ulp on AVX2 (table form: the table entry's rounding adds to
-// the polynomial's; 2 ulp also over [-160, 64.5)).
+// polynomial on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp), except on AVX2 and AVX-512, which
+// take the table form (kExp2Table: 2^(j/8) or 2^(j/16) from a one-register table and a degree-3
+// polynomial, 11 operations). x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum
+// error over every float in [-150, 0] (tests/softmax/exp_test.cpp) against the correctly rounded
+// value: 1 ulp on generic and SSE4.2 (degree 6), 2 ulp on AVX2 and AVX-512 (table form: the table
+// entry's rounding adds to the polynomial's; 2 ulp also over [-160, 64.5)).
 #pragma once
 
 #include <immintrin.h>
@@ -85,20 +85,64 @@ inline xsimd::batch<float, Arch> vexp(xsimd::batch<float, Arch> x) {
   return scale_by_pow2(p, n);
 }
 
-// Whether vexp2_nonpositive uses the table form: 2^x = 2^n * 2^(j/8) * 2^g with x = n + j/8 + g,
-// |g| <= 1/16, the 8 values 2^(j/8) held in one register and picked by vpermps, and a degree-3
-// polynomial for 2^g. Against the degree-6 polynomial it has 4 operations on the FMA pipes
-// instead of 8 and a dependency chain of ~30 cycles instead of ~45: Zen 2, an L1-resident exp2
-// loop 8.4 -> 6.35 cycles a vector. AVX2 only: SSE has no 8-lane permute, and AVX-512 (vscalefps,
-// 16 lanes) was not measured with it.
+// Whether vexp2_nonpositive uses the table form: 2^x = 2^n * 2^(j/E) * 2^g with x = n + j/E + g,
+// |g| <= 1/(2E), the E values 2^(j/E) held in one register and picked by a lane permute, and a
+// degree-3 polynomial for 2^g. Against the degree-6 polynomial it has 4 operations on the FMA pipes
+// instead of 8 and a dependency chain of ~30 cycles instead of ~45: Zen 2 (AVX2, E = 8), an
+// L1-resident exp2 loop 8.4 -> 6.35 cycles a vector. AVX-512 (E = 16), Zen 4, rows in cache,
+// the row kernel alone interleaved in one process: 128-8192 columns +7-8%; through the C API
+// +3-7%; the fused attention unchanged (within +-1%); an L1-resident exp2 loop alone ran ~7.5
+// cycles a vector in either form there (not bound by the FMA pipes). SSE has no 8-lane permute.
 template <class Arch>
-constexpr bool kExp2Table = std::is_base_of_v<xsimd::avx2, Arch>;
+constexpr bool kExp2Table =
+    std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512f, Arch>;
+
+// The table form's constants: E = 8 entries on AVX2, 16 on AVX-512 (one register either way).
+// Entry j holds the bits of 2^(j/E) (rounded to float) with the bias 2^63 in its exponent, less
+// j << (23 - log2 E), which k << (23 - log2 E) adds back with e << 23 for k = E e + j. The
+// polynomial is 2^(f/E) for f in [-1/2, 1/2], minimax in relative error with constant term 1
+// (exact at f = 0), its coefficients times the bias 2^-63.
+template <class Arch>
+struct Exp2Table;
+
+template <>
+struct Exp2Table<xsimd::avx2> {
+  static constexpr int kShift = 20;
+  // Relative error 2.5e-8 (0.2 ulp).
+  static constexpr float kC3 = 1.0839114117e-4f, kC2 = 3.7540231548e-3f, kC1 = 8.6643401742e-2f;
+  static __m256i lookup(__m256i k) {
+    const __m256i table = _mm256_setr_epi32(0x5f000000, 0x5efb95c2, 0x5ef837f0, 0x5ef5fed7,
+                                            0x5ef504f3, 0x5ef5672a, 0x5ef744fd, 0x5efac0c7);
+    return _mm256_permutevar8x32_epi32(table, k);
+  }
+};
+
+template <>
+struct Exp2Table<xsimd::avx512f> {
+  static constexpr int kShift = 19;
+  // Relative error 1.6e-9 (0.03 ulp).
+  static constexpr float kC3 = 1.3550326003e-5f, kC2 = 9.3841517810e-4f, kC1 = 4.3321698904e-2f;
+  static __m512i lookup(__m512i k) {
+    const __m512i table =
+        _mm512_setr_epi32(0x5f000000, 0x5efdaac3, 0x5efb95c2, 0x5ef9c3d3, 0x5ef837f0, 0x5ef6f532,
+                          0x5ef5fed7, 0x5ef5583f, 0x5ef504f3, 0x5ef508a4, 0x5ef5672a, 0x5ef6248c,
+                          0x5ef744fd, 0x5ef8ccdf, 0x5efac0c7, 0x5efd257d);
+    return _mm512_permutexvar_epi32(k, table);
+  }
+};
+
+// The ISA's table: the base whose specialisation exists (avx512bw and the like derive from it).
+template <class Arch>
+using Exp2TableOf = Exp2Table<
+    std::conditional_t<std::is_base_of_v<xsimd::avx512f, Arch>, xsimd::avx512f, xsimd::avx2>>;
 
 // The unit of vexp2_nonpositive_scaled's input, which returns 2^(x / kExp2Units): the table form
-// takes 8x, whose rounding gives n and j at once. Callers that compute x with an FMA fold the
-// factor into its constants (exactly: it is a power of two).
+// takes E x (8 or 16), whose rounding gives n and j at once. Callers that compute x with an FMA
+// fold the factor into its constants (exactly: it is a power of two).
 template <class Arch>
-constexpr float kExp2Units = kExp2Table<Arch> ? 8.0f : 1.0f;
+constexpr float kExp2Units = !kExp2Table<Arch>                         ? 1.0f
+                             : std::is_base_of_v<xsimd::avx512f, Arch> ? 16.0f
+                                                                       : 8.0f;
 
 // 2^(x / kExp2Units<Arch>) of U vectors in place, each step over all U before the next: the U
 // dependency chains then sit side by side in program order. One vector after another, an
@@ -114,7 +158,8 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
   using Vec = xsimd::batch<float, Arch>;
   using IVec = xsimd::batch<int32_t, Arch>;
   constexpr float kUnits = kExp2Units<Arch>;
-  constexpr float s = kPow2Bias<Arch>;
+  // The table form always applies the power of two with an integer add, so it takes the bias.
+  constexpr float s = kExp2Table<Arch> ? 0x1p-63f : kPow2Bias<Arch>;
   Vec n[U], f[U];
   for (int j = 0; j < U; ++j) {
     // Below -160, p * 2^n is under half the smallest subnormal and rounds to 0. NaN passes (x86
@@ -124,21 +169,15 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
   for (int j = 0; j < U; ++j) n[j] = xsimd::nearbyint(x[j]);
   for (int j = 0; j < U; ++j) f[j] = x[j] - n[j];
   if constexpr (kExp2Table<Arch>) {
-    // n = 8 e + j: 2^(n/8) = 2^e 2^(j/8). table[j] holds the bits of 2^(j/8) (rounded to float)
-    // with the bias 2^63 in its exponent, less j << 20, which n << 20 adds back along with e << 23.
-    const __m256i table = _mm256_setr_epi32(0x5f000000, 0x5efb95c2, 0x5ef837f0, 0x5ef5fed7,
-                                            0x5ef504f3, 0x5ef5672a, 0x5ef744fd, 0x5efac0c7);
-    // 2^(f/8) for f in [-1/2, 1/2]: minimax, relative error 2.5e-8 (0.2 ulp).
-    for (int j = 0; j < U; ++j) {
-      x[j] = xsimd::fma(Vec(1.0839114117e-4f * s), f[j], Vec(3.7540231548e-3f * s));
-    }
-    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(8.6643401742e-2f * s));
+    // n = E e + j: 2^(n/E) = 2^e 2^(j/E), the table entry plus k << kShift (see Exp2Table).
+    using Table = Exp2TableOf<Arch>;
+    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(Vec(Table::kC3 * s), f[j], Vec(Table::kC2 * s));
+    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(Table::kC1 * s));
     for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(s));
     for (int j = 0; j < U; ++j) {
-      const __m256i k = xsimd::nearbyint_as_int(n[j]);  // exact: n is integral
-      const __m256i bits =
-          _mm256_add_epi32(_mm256_permutevar8x32_epi32(table, k), _mm256_slli_epi32(k, 20));
-      x[j] = x[j] * xsimd::bitwise_cast<Vec>(IVec(bits));
+      const IVec k = xsimd::nearbyint_as_int(n[j]);  // exact: n is integral
+      const IVec bits = IVec(Table::lookup(k)) + (k << Table::kShift);
+      x[j] = x[j] * xsimd::bitwise_cast<Vec>(bits);
     }
   } else {
     // 2^f for f in [-1/2, 1/2]: degree-6 minimax, relative error 1.9e-9 (0.03 ulp).
