@@ -34,26 +34,26 @@
 
 namespace cpuattn::detail {
 
-// The factor 2^-63 scale_by_pow2<Arch, true> expects in p where it lacks vscalefps.
-template <class Arch>
-constexpr float kPow2Bias = std::is_base_of_v<xsimd::avx512f, Arch> ? 1.0f : 0x1p-63f;
+// The factor 2^-63 that p carries for scale_by_pow2<Arch, true> and the table form of exp2: with
+// it, 2^(n + 63) is a normal power of two for every n they take.
+constexpr float kPow2Bias = 0x1p-63f;
 
 // p * 2^n for integral n in [-160, 129], one rounding. kSmallN: n in [-160, 64] and p scaled by
-// kPow2Bias<Arch>.
+// kPow2Bias.
 template <class Arch, bool kSmallN = false>
 inline xsimd::batch<float, Arch> scale_by_pow2(xsimd::batch<float, Arch> p,
                                                xsimd::batch<float, Arch> n) {
   using Vec = xsimd::batch<float, Arch>;
   using IVec = xsimd::batch<int32_t, Arch>;
   const IVec ni = xsimd::nearbyint_as_int(n);
-  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
-    // vscalefps: p * 2^n in one rounding, overflow to inf and subnormals handled in hardware.
-    return _mm512_scalef_ps(p, n);
-  } else if constexpr (kSmallN) {
+  if constexpr (kSmallN) {
     // The caller's p carries a factor 2^-63 (kPow2Bias): 2^(n + 63) is a normal power of two,
     // so the one multiply is p * 2^n rounded once, into the subnormal range too. Two integer
     // operations instead of the split's six.
     return p * xsimd::bitwise_cast<Vec>((ni + IVec(127 + 63)) << 23);
+  } else if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    // vscalefps: p * 2^n in one rounding, overflow to inf and subnormals handled in hardware.
+    return _mm512_scalef_ps(p, n);
   } else {
     // Split n so both factors are normal powers of two.
     const IVec n1 = ni >> 1;
@@ -97,9 +97,9 @@ template <class Arch>
 constexpr bool kExp2Table =
     std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512f, Arch>;
 
-// The table form's constants: E = 8 entries on AVX2, 16 on AVX-512 (one register either way).
-// Entry j holds the bits of 2^(j/E) (rounded to float) with the bias 2^63 in its exponent, less
-// j << (23 - log2 E), which k << (23 - log2 E) adds back with e << 23 for k = E e + j. The
+// The table form's constants: E = 2^kLogEntries = 8 entries on AVX2, 16 on AVX-512 (one register
+// either way). Entry j holds the bits of 2^(j/E) (rounded to float) with the bias 2^63 in its
+// exponent, less j << kShift, which k << kShift adds back with e << 23 for k = E e + j. The
 // polynomial is 2^(f/E) for f in [-1/2, 1/2], minimax in relative error with constant term 1
 // (exact at f = 0), its coefficients times the bias 2^-63.
 template <class Arch>
@@ -107,7 +107,7 @@ struct Exp2Table;
 
 template <>
 struct Exp2Table<xsimd::avx2> {
-  static constexpr int kShift = 20;
+  static constexpr int kLogEntries = 3;
   // Relative error 2.5e-8 (0.2 ulp).
   static constexpr float kC3 = 1.0839114117e-4f, kC2 = 3.7540231548e-3f, kC1 = 8.6643401742e-2f;
   static __m256i lookup(__m256i k) {
@@ -119,7 +119,7 @@ struct Exp2Table<xsimd::avx2> {
 
 template <>
 struct Exp2Table<xsimd::avx512f> {
-  static constexpr int kShift = 19;
+  static constexpr int kLogEntries = 4;
   // Relative error 1.6e-9 (0.03 ulp).
   static constexpr float kC3 = 1.3550326003e-5f, kC2 = 9.3841517810e-4f, kC1 = 4.3321698904e-2f;
   static __m512i lookup(__m512i k) {
@@ -140,9 +140,9 @@ using Exp2TableOf = Exp2Table<
 // takes E x (8 or 16), whose rounding gives n and j at once. Callers that compute x with an FMA
 // fold the factor into its constants (exactly: it is a power of two).
 template <class Arch>
-constexpr float kExp2Units = !kExp2Table<Arch>                         ? 1.0f
-                             : std::is_base_of_v<xsimd::avx512f, Arch> ? 16.0f
-                                                                       : 8.0f;
+constexpr float kExp2Units = kExp2Table<Arch>
+                                 ? static_cast<float>(1 << Exp2TableOf<Arch>::kLogEntries)
+                                 : 1.0f;
 
 // 2^(x / kExp2Units<Arch>) of U vectors in place, each step over all U before the next: the U
 // dependency chains then sit side by side in program order. One vector after another, an
@@ -158,8 +158,7 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
   using Vec = xsimd::batch<float, Arch>;
   using IVec = xsimd::batch<int32_t, Arch>;
   constexpr float kUnits = kExp2Units<Arch>;
-  // The table form always applies the power of two with an integer add, so it takes the bias.
-  constexpr float s = kExp2Table<Arch> ? 0x1p-63f : kPow2Bias<Arch>;
+  constexpr float s = kPow2Bias;
   Vec n[U], f[U];
   for (int j = 0; j < U; ++j) {
     // Below -160, p * 2^n is under half the smallest subnormal and rounds to 0. NaN passes (x86
@@ -171,12 +170,13 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
   if constexpr (kExp2Table<Arch>) {
     // n = E e + j: 2^(n/E) = 2^e 2^(j/E), the table entry plus k << kShift (see Exp2Table).
     using Table = Exp2TableOf<Arch>;
+    constexpr int kShift = 23 - Table::kLogEntries;
     for (int j = 0; j < U; ++j) x[j] = xsimd::fma(Vec(Table::kC3 * s), f[j], Vec(Table::kC2 * s));
     for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(Table::kC1 * s));
     for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(s));
     for (int j = 0; j < U; ++j) {
       const IVec k = xsimd::nearbyint_as_int(n[j]);  // exact: n is integral
-      const IVec bits = IVec(Table::lookup(k)) + (k << Table::kShift);
+      const IVec bits = IVec(Table::lookup(k)) + (k << kShift);
       x[j] = x[j] * xsimd::bitwise_cast<Vec>(bits);
     }
   } else {
