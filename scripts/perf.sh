@@ -24,8 +24,17 @@ export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 echo "== all benchmarks (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)"
 "${bench[@]}" --benchmark_out="$out/main.json" "$@"
 echo "== OpenBLAS with its native kernel (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)"
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${bench[@]}" --benchmark_out="$out/openblas_native.json" \
-    --benchmark_filter='openblas' "$@"
+# Only the OpenBLAS benchmarks of the caller's selection: their names, listed and joined into one
+# filter (the benchmark's POSIX regex cannot AND two filters).
+mapfile -t native < <("${bench[0]}" --benchmark_list_tests "$@" | grep openblas || true)
+if ((${#native[@]})); then
+  filter="^($(IFS='|'; echo "${native[*]}"))\$"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${bench[@]}" "$@" \
+      --benchmark_out="$out/openblas_native.json" --benchmark_filter="$filter"
+else
+  rm -f "$out/openblas_native.json"
+  echo "(none selected)"
+fi
 echo "== peak resident memory, (1,16,4096,4096,128)"
 : > "$out/memory.txt"
 for impl in cpuattn cpuattn_composed onednn; do
