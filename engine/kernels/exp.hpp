@@ -19,11 +19,12 @@
 // of 15, the online softmax's exp pass went from 14.4 to 9.7 ms at 12 x 2048^2, D = 64); without
 // vscalefps (SSE), 13 against 18 with scale_by_pow2's split form. 2^f is a degree-6 minimax
 // polynomial on [-1/2, 1/2] (relative error 1.9e-9, 0.03 ulp), except on AVX2 and AVX-512, which
-// take the table form (kExp2Table: 2^(j/8) or 2^(j/16) from a one-register table and a degree-3
-// polynomial, 11 operations). x <= -160 (and -inf) gives exactly 0, NaN stays NaN. Measured maximum
-// error over every float in [-150, 0] (tests/softmax/exp_test.cpp) against the correctly rounded
-// value: 1 ulp on generic and SSE4.2 (degree 6), 2 ulp on AVX2 and AVX-512 (table form: the table
-// entry's rounding adds to the polynomial's; 2 ulp also over [-160, 64.5)).
+// take the table form (kExp2Table: 2^(j/8) from one register and a degree-3 polynomial on AVX2,
+// 11 operations; 2^(j/32) from two registers and degree 2 on AVX-512, 10). x <= -160 (and -inf)
+// gives exactly 0, NaN stays NaN. Measured maximum error over every float in [-150, 0]
+// (tests/softmax/exp_test.cpp) against the correctly rounded value: 1 ulp on generic and SSE4.2
+// (degree 6), 2 ulp on AVX2 and 3 ulp on AVX-512 (table form: the table entry's rounding adds to
+// the polynomial's, 0.2 and 0.45 ulp).
 #pragma once
 
 #include <immintrin.h>
@@ -86,30 +87,35 @@ inline xsimd::batch<float, Arch> vexp(xsimd::batch<float, Arch> x) {
 }
 
 // Whether vexp2_nonpositive uses the table form: 2^x = 2^n * 2^(j/E) * 2^g with x = n + j/E + g,
-// |g| <= 1/(2E), the E values 2^(j/E) held in one register and picked by a lane permute, and a
-// degree-3 polynomial for 2^g. Against the degree-6 polynomial it has 4 operations on the FMA pipes
-// instead of 8 and a dependency chain of ~30 cycles instead of ~45: Zen 2 (AVX2, E = 8), an
-// L1-resident exp2 loop 8.4 -> 6.35 cycles a vector. AVX-512 (E = 16), Zen 4, rows in cache,
-// the row kernel alone interleaved in one process: 128-8192 columns +7-8%; through the C API
-// +3-7%; the fused attention unchanged (within +-1%); an L1-resident exp2 loop alone ran ~7.5
-// cycles a vector in either form there (not bound by the FMA pipes). SSE has no 8-lane permute.
+// |g| <= 1/(2E), the E values 2^(j/E) held in registers and picked by a lane permute, and a
+// low-degree polynomial for 2^g. Against the degree-6 polynomial, Zen 2 (AVX2, E = 8, degree 3):
+// 4 operations on the FMA pipes instead of 8, a dependency chain of ~30 cycles instead of ~45, an
+// L1-resident exp2 loop 8.4 -> 6.35 cycles a vector. AVX-512, Zen 4, rows in cache, C API: E = 16
+// and degree 3 +3-7% (the row kernel alone +7-8%); E = 32 and degree 2 another +4.7-6.5% (128-8192
+// columns, scripts/ab.sh, 31 rounds), the L1-resident loop 7.1 -> 6.6 cycles a vector; the fused
+// attention unchanged by either (within +-1%). The loop runs ~1.6 zmm operations a cycle on Zen 4
+// where 22 independent ones of the same kinds ran at 2 (what holds it back was not found), so
+// every operation dropped counts. SSE has no 8-lane permute.
 template <class Arch>
 constexpr bool kExp2Table =
     std::is_base_of_v<xsimd::avx2, Arch> || std::is_base_of_v<xsimd::avx512f, Arch>;
 
-// The table form's constants: E = 2^kLogEntries = 8 entries on AVX2, 16 on AVX-512 (one register
-// either way). Entry j holds the bits of 2^(j/E) (rounded to float) with the bias 2^63 in its
+// The table form's constants: E = 2^kLogEntries = 8 entries on AVX2 (one register), 32 on AVX-512
+// (two). Entry j holds the bits of 2^(j/E) (rounded to float) with the bias 2^63 in its
 // exponent, less j << kShift, which k << kShift adds back with e << 23 for k = E e + j. The
 // polynomial is 2^(f/E) for f in [-1/2, 1/2], minimax in relative error with constant term 1
-// (exact at f = 0), its coefficients times the bias 2^-63.
+// (exact at f = 0), its coefficients times the bias 2^-63 (fitted by the Remez exchange at 40
+// digits, then rounded to float; the errors below are of the rounded coefficients).
 template <class Arch>
 struct Exp2Table;
 
 template <>
 struct Exp2Table<xsimd::avx2> {
   static constexpr int kLogEntries = 3;
-  // Relative error 2.5e-8 (0.2 ulp).
-  static constexpr float kC3 = 1.0839114117e-4f, kC2 = 3.7540231548e-3f, kC1 = 8.6643401742e-2f;
+  // Degree 3, highest coefficient first; relative error 2.5e-8 (0.2 ulp).
+  static constexpr int kDegree = 3;
+  static constexpr float kCoefficients[kDegree] = {1.0839114117e-4f, 3.7540231548e-3f,
+                                                   8.6643401742e-2f};
   static __m256i lookup(__m256i k) {
     const __m256i table = _mm256_setr_epi32(0x5f000000, 0x5efb95c2, 0x5ef837f0, 0x5ef5fed7,
                                             0x5ef504f3, 0x5ef5672a, 0x5ef744fd, 0x5efac0c7);
@@ -117,17 +123,25 @@ struct Exp2Table<xsimd::avx2> {
   }
 };
 
+// 32 entries in two registers (vpermt2d picks from both by the index's fifth bit), so the
+// polynomial drops to degree 2: one FMA fewer, the permute costing what vpermd did (both one a
+// cycle on Zen 4, measured).
 template <>
 struct Exp2Table<xsimd::avx512f> {
-  static constexpr int kLogEntries = 4;
-  // Relative error 1.6e-9 (0.03 ulp).
-  static constexpr float kC3 = 1.3550326003e-5f, kC2 = 9.3841517810e-4f, kC1 = 4.3321698904e-2f;
+  static constexpr int kLogEntries = 5;
+  // Degree 2, highest coefficient first; relative error 5.4e-8 (0.45 ulp).
+  static constexpr int kDegree = 2;
+  static constexpr float kCoefficients[kDegree] = {2.3460137891e-4f, 2.1661167964e-2f};
   static __m512i lookup(__m512i k) {
-    const __m512i table =
-        _mm512_setr_epi32(0x5f000000, 0x5efdaac3, 0x5efb95c2, 0x5ef9c3d3, 0x5ef837f0, 0x5ef6f532,
-                          0x5ef5fed7, 0x5ef5583f, 0x5ef504f3, 0x5ef508a4, 0x5ef5672a, 0x5ef6248c,
-                          0x5ef744fd, 0x5ef8ccdf, 0x5efac0c7, 0x5efd257d);
-    return _mm512_permutexvar_epi32(k, table);
+    const __m512i low =
+        _mm512_setr_epi32(0x5f000000, 0x5efecd87, 0x5efdaac3, 0x5efc980f, 0x5efb95c2, 0x5efaa43a,
+                          0x5ef9c3d3, 0x5ef8f4f0, 0x5ef837f0, 0x5ef78d3a, 0x5ef6f532, 0x5ef67043,
+                          0x5ef5fed7, 0x5ef5a15b, 0x5ef5583f, 0x5ef523f6);
+    const __m512i high =
+        _mm512_setr_epi32(0x5ef504f3, 0x5ef4fbaf, 0x5ef508a4, 0x5ef52c4d, 0x5ef5672a, 0x5ef5b9be,
+                          0x5ef6248c, 0x5ef6a81e, 0x5ef744fd, 0x5ef7fbb8, 0x5ef8ccdf, 0x5ef9b907,
+                          0x5efac0c7, 0x5efbe4ba, 0x5efd257d, 0x5efe83b3);
+    return _mm512_permutex2var_epi32(low, k, high);
   }
 };
 
@@ -137,7 +151,7 @@ using Exp2TableOf = Exp2Table<
     std::conditional_t<std::is_base_of_v<xsimd::avx512f, Arch>, xsimd::avx512f, xsimd::avx2>>;
 
 // The unit of vexp2_nonpositive_scaled's input, which returns 2^(x / kExp2Units): the table form
-// takes E x (8 or 16), whose rounding gives n and j at once. Callers that compute x with an FMA
+// takes E x (8 or 32), whose rounding gives n and j at once. Callers that compute x with an FMA
 // fold the factor into its constants (exactly: it is a power of two).
 template <class Arch>
 constexpr float kExp2Units = kExp2Table<Arch>
@@ -171,8 +185,11 @@ inline void vexp2_nonpositive_scaled(xsimd::batch<float, Arch> (&x)[U]) {
     // n = E e + j: 2^(n/E) = 2^e 2^(j/E), the table entry plus k << kShift (see Exp2Table).
     using Table = Exp2TableOf<Arch>;
     constexpr int kShift = 23 - Table::kLogEntries;
-    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(Vec(Table::kC3 * s), f[j], Vec(Table::kC2 * s));
-    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(Table::kC1 * s));
+    constexpr const float* c = Table::kCoefficients;
+    for (int j = 0; j < U; ++j) x[j] = xsimd::fma(Vec(c[0] * s), f[j], Vec(c[1] * s));
+    for (int d = 2; d < Table::kDegree; ++d) {
+      for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(c[d] * s));
+    }
     for (int j = 0; j < U; ++j) x[j] = xsimd::fma(x[j], f[j], Vec(s));
     for (int j = 0; j < U; ++j) {
       const IVec k = xsimd::nearbyint_as_int(n[j]);  // exact: n is integral
