@@ -14,6 +14,8 @@
 //                                 64-byte boundary, scale 0.125, GB/s read + written
 //   attention:B:H:L:D[:CAUSAL]    self-attention, [B, L, H, D] tensors, GFLOP/s (4 B H L^2 D,
 //                                 half for causal)
+//   decode:B:H:HKV:LK:D           one query per head against LK keys of HKV heads, GB/s of Q, K
+//                                 and V read and the output written
 // --expect-equal: exit 1 unless A's and B's outputs are bit-identical (a refactor's check).
 // scripts/ab.sh builds two git revisions and runs this.
 #include <dlfcn.h>
@@ -220,8 +222,28 @@ Workload make_workload(const std::string& spec) {
       d.mask = causal ? CPUATTN_MASK_CAUSAL : CPUATTN_MASK_NONE;
       lib.check(lib.attention(lib.ctx, &desc, q, &desc, k, &desc, v, &desc, out, &d), "attention");
     };
+  } else if (kind == "decode") {
+    need(5, 5);
+    const int64_t batch = f[0], heads = f[1], heads_kv = f[2], len = f[3], dim = f[4];
+    if (heads_kv == 0 || heads % heads_kv != 0) fail("decode H must be a multiple of HKV: " + spec);
+    const std::size_t nq = batch * heads * dim, nkv = batch * len * heads_kv * dim;
+    w.unit = "GB/s";
+    w.work_per_call = 4.0 * (2 * nq + 2 * nkv) * 1e-9;
+    w.in0 = random_floats(nq, 1.0f, 7);
+    w.in1 = random_floats(nkv, 1.0f, 8);
+    w.in2 = random_floats(nkv, 1.0f, 9);
+    w.out_count = nq;
+    const float* q = w.in0.data();
+    const float* k = w.in1.data();
+    const float* v = w.in2.data();
+    const cpuattn_tensor_desc q_desc = dense4(batch, 1, heads, dim);
+    const cpuattn_tensor_desc kv_desc = dense4(batch, len, heads_kv, dim);
+    w.call = [=](const Library& lib, float* out) {
+      lib.check(lib.attention(lib.ctx, &q_desc, q, &kv_desc, k, &kv_desc, v, &q_desc, out, nullptr),
+                "attention");
+    };
   } else {
-    fail("unknown workload '" + kind + "' (sgemm, softmax, attention)");
+    fail("unknown workload '" + kind + "' (sgemm, softmax, attention, decode)");
   }
   w.out = Buffer(w.out_offset + w.out_count);
   std::fill(w.out.data(), w.out.data() + w.out.size(), 0.0f);  // first touch before timing
@@ -293,7 +315,8 @@ int main(int argc, char** argv) {
         stderr,
         "usage: %s LIB_A LIB_B [--threads=N] [--rounds=N] [--isa=NAME] [--expect-equal] "
         "WORKLOAD...\n"
-        "  sgemm:M:N:K[:TRANS_B]  softmax:COLS:TOTAL[:OFFSET]  attention:B:H:L:D[:CAUSAL]\n",
+        "  sgemm:M:N:K[:TRANS_B]  softmax:COLS:TOTAL[:OFFSET]  attention:B:H:L:D[:CAUSAL]\n"
+        "  decode:B:H:HKV:LK:D\n",
         argv[0]);
     return 2;
   }

@@ -154,6 +154,41 @@ TEST_P(AttentionIsaTest, FewQueriesDecodeSteps) {
   }
 }
 
+// One query per head (decoding), K and V in place: grouped and plain heads, batches of 1-3 over
+// 4 or 6 kv heads (a task per (batch, kv head) or per head group), keys from 1 to several key
+// blocks, with every option; against the oracle and bit-identical for 1 and 2 threads.
+TEST_P(AttentionIsaTest, DecodeStepsOneAndTwoThreads) {
+  int trial = 0;
+  for (int64_t batch : {1, 2, 3}) {
+    for (int64_t heads_kv : {4, 6}) {
+      for (int64_t ratio : {1, 4}) {
+        for (int64_t lk : {1, 37, 700}) {
+          AttnShape s;
+          s.batch = batch, s.seq_q = 1, s.seq_kv = lk, s.heads_kv = heads_kv;
+          s.heads_q = heads_kv * ratio;
+          s.head_dim = trial % 2 == 0 ? 128 : 24, s.head_dim_v = trial % 3 == 0 ? 40 : 64;
+          s.bhsd = trial % 4 == 3;
+          s.causal = trial % 3 == 1;
+          s.q_lengths = trial % 5 == 1;
+          s.kv_lengths = trial % 5 == 3;
+          s.bias = trial % 6 == 2;
+          ++trial;
+          SCOPED_TRACE(describe(s));
+          std::vector<float> outs[2];
+          for (int threads : {1, 2}) {
+            std::mt19937_64 rng(test_seed() + 7 + trial);  // same data both times
+            Context ctx = make_test_context(GetParam(), threads);
+            const AttnRun r = run_attention_case(ctx, s, rng);
+            check_attention_output(s, r);
+            outs[threads - 1] = r.out;
+          }
+          EXPECT_EQ(0, std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * sizeof(float)));
+        }
+      }
+    }
+  }
+}
+
 TEST_P(AttentionIsaTest, OneAndTwoThreadsAreBitIdentical) {
   // 6 (batch, head) units split evenly over 2 threads (a task per unit); 3 do not (groups of
   // units packed together, their query blocks shared between the threads).
