@@ -112,7 +112,8 @@ Status Context::create(const ContextOptions& options, Context* out) {
     CPUATTN_RETURN_IF_ERROR(detail::validate_profile(*options.profile));
     impl->profile = *options.profile;
   } else {
-    impl->profile = detail::default_profile(detail::detect_cache_sizes(), *impl->kernels);
+    impl->profile = detail::default_profile(detail::detect_cache_sizes(), *impl->kernels,
+                                            detail::avx512_double_pumped());
     if (const char* path = std::getenv("CPUATTN_PROFILE"); path != nullptr && *path != '\0') {
       CPUATTN_RETURN_IF_ERROR(detail::load_profile_file(path, &impl->profile));
     }
@@ -128,9 +129,13 @@ Status Context::create(const ContextOptions& options, Context* out) {
   }
   impl->scratch = std::make_unique<detail::ScratchPool>(threads);
   if (const char* v = std::getenv("CPUATTN_VERBOSE"); v != nullptr && v[0] == '1') {
-    std::fprintf(stderr, "cpuattn: isa %s (tile %dx%d), %d %s threads, profile: %s\n",
+    std::fprintf(stderr,
+                 "cpuattn: isa %s (tile %dx%d), %d %s threads, profile: %s; gemm mc/kc/nc "
+                 "%d/%d/%d, B in place up to %d KiB\n",
                  isa_name(impl->isa), impl->kernels->mr, impl->kernels->nr, threads,
-                 detail::threading_runtime_name(), impl->profile.source.c_str());
+                 detail::threading_runtime_name(), impl->profile.source.c_str(),
+                 impl->profile.gemm.mc, impl->profile.gemm.kc, impl->profile.gemm.nc,
+                 impl->profile.gemm.b_in_place_kib);
   }
   out->impl_ = std::move(impl);
   return Status::ok();

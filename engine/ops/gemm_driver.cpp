@@ -92,8 +92,14 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
                        : plan.mr;
   // B in place needs unit column stride; pack it when many row tiles reuse it and it is larger
   // than one packed micro-panel (kc x nr) or its strips thrash L1: others stay in L1 as they are.
-  plan.pack_b = p.b_cs != 1 || (p.m > 4 * plan.mr && (p.k * p.n > plan.kc * plan.nr ||
-                                                      b_strip_thrashes_l1(p.b_rs, p.k, plan.nr)));
+  // Or in place after all when the profile says B of this size reads well as it is
+  // (b_in_place_kib).
+  const bool b_reads_in_place =
+      p.k <= plan.kc &&
+      p.k * p.n <= int64_t{blk.b_in_place_kib} * 1024 / static_cast<int64_t>(sizeof(float));
+  plan.pack_b =
+      p.b_cs != 1 || (p.m > 4 * plan.mr && !b_reads_in_place &&
+                      (p.k * p.n > plan.kc * plan.nr || b_strip_thrashes_l1(p.b_rs, p.k, plan.nr)));
   // A C larger than the L2-sized A block (mc x kc) comes from L3 or DRAM at every tile store;
   // starting its lines early paid 8% at 2048 x 2048 x 64 (k short, stores frequent).
   plan.prefetch_c = p.m * p.n > plan.mc * plan.kc;

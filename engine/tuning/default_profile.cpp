@@ -43,7 +43,8 @@ CacheSizes detect_cache_sizes() {
   return c;
 }
 
-TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k) {
+TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k,
+                              bool avx512_double_pumped) {
   TuningProfile p;
   // The microkernel broadcasts A from its rows in place (12 streams, ~4 B/cycle) and reads the
   // packed B micro-panel at ~11 B/cycle: both sit comfortably in L2 (~64 B/cycle), so kc is
@@ -60,6 +61,17 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k) {
   // 2048^3 on 1 thread, interleaved: nc 1024 (a 4 MiB block) 232-237 GFLOP/s, 2048 208-226.
   const int nc_l3 = static_cast<int>(caches.l3 / 8 / (sizeof(float) * p.gemm.kc));
   p.gemm.nc = std::clamp(round_down_multiple(nc_l3, k.nr), k.nr, 2048);
+  // B in place where one zmm FMA issues a cycle (Zen 4): the 12 x 32 tile's 24 FMAs then take 24
+  // cycles per k step, in which reading its two lines of B from L2 in place hides well, and the
+  // packing pass costs more than it saves. Zen 4, B in place against packed, one process
+  // interleaved (scripts/ab.sh), 1 thread: 128^3 +1.4%, 256^3 +3.7%, 512^3 +1.4%, 640^3 +2.2%,
+  // 768^3 +1.9% (B 2.25 MiB), 1024 x 512 x 1024 +1.1%, 2 threads +0.5-4.7%; but 1000^3 (B 4 MiB)
+  // -15%, and with k > kc (2048 x 128 x 2048) -2%. AVX2 on the same CPU lost 4-12% (its 6 x 16
+  // tile reads a line of B every 6 cycles), as packing had won on Zen 3. Untested on full-width
+  // AVX-512 (Zen 5), whose tile reads B twice as fast: packed there.
+  if (avx512_double_pumped && k.isa == Isa::kAvx512) {
+    p.gemm.b_in_place_kib = static_cast<int>(2 * caches.l2 / 1024);
+  }
   // Flash blocks: queries x keys scores plus the queries x head_dim output and the packed queries
   // should stay in L2 next to the key/value block. 96 is a multiple of every tile's mr (6, 12)
   // and nr (8, 16, 32).
@@ -88,6 +100,9 @@ Status validate_profile(const TuningProfile& p) {
     return Status::invalid_argument(
         "profile: block sizes too large (gemm blocks <= 2^20, attention blocks <= 4096)");
   }
+  if (p.gemm.b_in_place_kib < 0 || p.gemm.b_in_place_kib > (1 << 20)) {
+    return Status::invalid_argument("profile: gemm.b_in_place_kib must be in [0, 2^20]");
+  }
   return Status::ok();
 }
 
@@ -114,14 +129,15 @@ Status load_profile_file(const std::string& path, TuningProfile* profile) {
       return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
                                       ": value is not an integer");
     }
-    int* field = key == "gemm.mc"             ? &profile->gemm.mc
-                 : key == "gemm.kc"           ? &profile->gemm.kc
-                 : key == "gemm.nc"           ? &profile->gemm.nc
-                 : key == "attn_q_block"      ? &profile->attn_q_block
-                 : key == "attn_kv_block"     ? &profile->attn_kv_block
-                 : key == "attn_kv_group_kib" ? &profile->attn_kv_group_kib
-                 : key == "parallel_grain"    ? &profile->parallel_grain
-                                              : nullptr;
+    int* field = key == "gemm.mc"               ? &profile->gemm.mc
+                 : key == "gemm.kc"             ? &profile->gemm.kc
+                 : key == "gemm.nc"             ? &profile->gemm.nc
+                 : key == "gemm.b_in_place_kib" ? &profile->gemm.b_in_place_kib
+                 : key == "attn_q_block"        ? &profile->attn_q_block
+                 : key == "attn_kv_block"       ? &profile->attn_kv_block
+                 : key == "attn_kv_group_kib"   ? &profile->attn_kv_group_kib
+                 : key == "parallel_grain"      ? &profile->parallel_grain
+                                                : nullptr;
     if (field == nullptr) {
       return Status::invalid_argument("profile file '" + path + "' line " + std::to_string(lineno) +
                                       ": unknown key '" + key + "'");

@@ -18,7 +18,10 @@ struct CacheSizes {
 };
 
 CacheSizes detect_cache_sizes();
-TuningProfile default_profile(const CacheSizes& caches, const KernelTable& kernels);
+// avx512_double_pumped: the CPU runs 512-bit operations as two halves
+// (detail::avx512_double_pumped).
+TuningProfile default_profile(const CacheSizes& caches, const KernelTable& kernels,
+                              bool avx512_double_pumped);
 // Overrides the fields the file names; unknown keys and bad values are errors.
 Status load_profile_file(const std::string& path, TuningProfile* profile);
 // Rejects block sizes that are not positive.

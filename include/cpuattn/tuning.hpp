@@ -10,6 +10,9 @@ struct GemmBlocking {
   int mc = 0;  // rows of A packed per block: mc x kc floats should sit in L2
   int kc = 0;  // depth of one rank-kc update: kc x nr (B) + mr x kc (A) should sit in L1
   int nc = 0;  // columns of B packed per block: kc x nc floats should sit in L3 (or half of L2)
+  // B (unit column stride, k <= kc) of at most this many KiB is read in place, not packed, even
+  // where every row tile re-reads it; 0: packed whenever it is reused.
+  int b_in_place_kib = 0;
 };
 
 struct TuningProfile {

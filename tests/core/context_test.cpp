@@ -141,18 +141,25 @@ TEST(Context, ProfileFileOverridesDefaults) {
   const std::string path = ::testing::TempDir() + "/cpuattn_profile.txt";
   {
     std::ofstream f(path);
-    f << "# measured\ngemm.kc = 128\nattn_kv_block=48\nattn_kv_group_kib = 256\n";
+    f << "# measured\ngemm.kc = 128\nattn_kv_block=48\nattn_kv_group_kib = 256\n"
+         "gemm.b_in_place_kib = 4096\n";
   }
   EnvGuard env("CPUATTN_PROFILE", path.c_str());
   Context ctx;
   ASSERT_TRUE(Context::create({}, &ctx).is_ok());
   EXPECT_EQ(ctx.profile().gemm.kc, 128);
+  EXPECT_EQ(ctx.profile().gemm.b_in_place_kib, 4096);
   EXPECT_EQ(ctx.profile().attn_kv_block, 48);
   EXPECT_EQ(ctx.profile().attn_kv_group_kib, 256);
   EXPECT_EQ(ctx.profile().source, path);
   {
     std::ofstream f(path);
     f << "gemm.kc = -3\n";
+  }
+  EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument);
+  {
+    std::ofstream f(path);
+    f << "gemm.b_in_place_kib = -1\n";
   }
   EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument);
   {
