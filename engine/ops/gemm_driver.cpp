@@ -1,6 +1,7 @@
 #include "ops/gemm_driver.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 
 namespace cpuattn::detail {
@@ -240,10 +241,20 @@ Grid make_grid(const Plan& plan, const GemmProblem& p, int threads) {
     if (threads % pn == 0) least_work = std::min(least_work, work(option(pn)));
   }
   Grid best{};
-  for (int pn = 1; pn <= threads; ++pn) {
+  // C's rows not 64-byte aligned (a std::vector's data is 16 bytes past a line): every column
+  // boundary then splits a line of each row between two cores, which pass it back and forth at
+  // the tile stores. Short products store often: with k <= kShortK, row parts win while they do
+  // at most a quarter more tiles. Zen 4, 2 threads, C 16 bytes off, interleaved rounds, whose
+  // VM ran in two states: 512 x 512 x 64^T +4.5% / +10%, 2048 x 2048 x 64^T +0.3% / +33%,
+  // 2048 x 2048 x 128^T +0.2% / +24%, 128^3 -1% / +23%; C aligned: unchanged. Longer products
+  // keep the rule below (512^3 by rows: -6%, B read by both cores).
+  const bool c_lines_split =
+      reinterpret_cast<std::uintptr_t>(p.c) % 64 != 0 || p.ldc % (64 / sizeof(float)) != 0;
+  const bool rows_only = c_lines_split && p.k <= kShortK && work(option(1)) <= 1.25 * least_work;
+  for (int pn = 1; pn <= (rows_only ? 1 : threads); ++pn) {
     if (threads % pn != 0) continue;
     const Grid g = option(pn);
-    if (work(g) > 1.03 * least_work) continue;
+    if (!rows_only && work(g) > 1.03 * least_work) continue;
     const bool wide_columns = g.cols >= kTieColumns;
     if (best.pm == 0 || reads(g) < reads(best) || (reads(g) == reads(best) && wide_columns)) {
       best = g;

@@ -8,8 +8,9 @@
 // per-round ratio B/A, with its quartiles. Each workload's first outputs from A and B are compared.
 //
 // usage: cpuattn_ab LIB_A LIB_B [--threads=N] [--rounds=N] [--isa=NAME] [--expect-equal]
-// WORKLOAD...
-//   sgemm:M:N:K[:TRANS_B]         C = A B (or A B^T), GFLOP/s
+//                   [--env-a=NAME=VALUE] [--env-b=NAME=VALUE] WORKLOAD...
+//   sgemm:M:N:K[:TRANS_B[:OFFSET]]  C = A B (or A B^T), GFLOP/s; OFFSET: A, B and C start that
+//                                 many floats past a 64-byte boundary (std::vector gives 4)
 //   softmax:COLS:TOTAL[:OFFSET]   rows of COLS floats, TOTAL floats, buffers OFFSET floats past a
 //                                 64-byte boundary, scale 0.125, GB/s read + written
 //   attention:B:H:L:D[:CAUSAL]    self-attention, [B, L, H, D] tensors, GFLOP/s (4 B H L^2 D,
@@ -17,6 +18,9 @@
 //   decode:B:H:HKV:LK:D           one query per head against LK keys of HKV heads, GB/s of Q, K
 //                                 and V read and the output written
 // --expect-equal: exit 1 unless A's and B's outputs are bit-identical (a refactor's check).
+// --env-a / --env-b: an environment variable set while that library's context is created (and
+// unset after), e.g. --env-b=CPUATTN_PROFILE=kc512.txt: one build against itself with other
+// block sizes.
 // scripts/ab.sh builds two git revisions and runs this.
 #include <dlfcn.h>
 
@@ -167,20 +171,21 @@ Workload make_workload(const std::string& spec) {
   Workload w;
   w.name = spec;
   if (kind == "sgemm") {
-    need(3, 4);
-    const int64_t m = f[0], n = f[1], k = f[2];
+    need(3, 5);
+    const int64_t m = f[0], n = f[1], k = f[2], offset = f.size() > 4 ? f[4] : 0;
     const bool trans_b = f.size() > 3 && f[3] != 0;
     w.unit = "GFLOP/s";
     w.work_per_call = 2.0 * m * n * k * 1e-9;
-    w.in0 = random_floats(m * k, 1.0f, 1);
-    w.in1 = random_floats(k * n, 1.0f, 2);
+    w.in0 = random_floats(m * k + offset, 1.0f, 1);
+    w.in1 = random_floats(k * n + offset, 1.0f, 2);
+    w.out_offset = offset;
     w.out_count = m * n;
-    const float* a = w.in0.data();
-    const float* b = w.in1.data();
+    const float* a = w.in0.data() + offset;
+    const float* b = w.in1.data() + offset;
     w.call = [=](const Library& lib, float* c) {
       lib.check(lib.sgemm(lib.ctx, CPUATTN_TRANSPOSE_NO,
                           trans_b ? CPUATTN_TRANSPOSE_YES : CPUATTN_TRANSPOSE_NO, m, n, k, 1.0f, a,
-                          k, b, trans_b ? k : n, 0.0f, c, n),
+                          k, b, trans_b ? k : n, 0.0f, c + offset, n),
                 "sgemm");
     };
   } else if (kind == "softmax") {
@@ -311,17 +316,18 @@ int isa_from_name(const std::string& name) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(
-        stderr,
-        "usage: %s LIB_A LIB_B [--threads=N] [--rounds=N] [--isa=NAME] [--expect-equal] "
-        "WORKLOAD...\n"
-        "  sgemm:M:N:K[:TRANS_B]  softmax:COLS:TOTAL[:OFFSET]  attention:B:H:L:D[:CAUSAL]\n"
-        "  decode:B:H:HKV:LK:D\n",
-        argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s LIB_A LIB_B [--threads=N] [--rounds=N] [--isa=NAME] [--expect-equal] "
+                 "[--env-a=NAME=VALUE] [--env-b=NAME=VALUE] WORKLOAD...\n"
+                 "  sgemm:M:N:K[:TRANS_B[:OFFSET]]  softmax:COLS:TOTAL[:OFFSET]  "
+                 "attention:B:H:L:D[:CAUSAL]\n"
+                 "  decode:B:H:HKV:LK:D\n",
+                 argv[0]);
     return 2;
   }
   int threads = 1, rounds = 21, isa = CPUATTN_ISA_AUTO;
   bool expect_equal = false;
+  std::string env[2];
   std::vector<std::string> specs;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -331,6 +337,9 @@ int main(int argc, char** argv) {
       rounds = std::atoi(arg.c_str() + 9);
     } else if (arg.rfind("--isa=", 0) == 0) {
       isa = isa_from_name(arg.substr(6));
+    } else if (arg.rfind("--env-a=", 0) == 0 || arg.rfind("--env-b=", 0) == 0) {
+      if (arg.find('=', 8) == std::string::npos) fail(arg + ": expected NAME=VALUE");
+      env[arg[6] == 'a' ? 0 : 1] = arg.substr(8);
     } else if (arg == "--expect-equal") {
       expect_equal = true;
     } else {
@@ -338,7 +347,15 @@ int main(int argc, char** argv) {
     }
   }
   if (threads < 1 || rounds < 1) fail("--threads and --rounds must be positive");
-  const Library libs[2] = {load(argv[1], threads, isa), load(argv[2], threads, isa)};
+  auto load_with_env = [&](int v) {
+    const std::size_t eq = env[v].find('=');
+    const std::string name = env[v].substr(0, eq);
+    if (!env[v].empty()) setenv(name.c_str(), env[v].c_str() + eq + 1, 1);
+    Library lib = load(argv[1 + v], threads, isa);
+    if (!env[v].empty()) unsetenv(name.c_str());
+    return lib;
+  };
+  const Library libs[2] = {load_with_env(0), load_with_env(1)};
   std::printf("A: %s\nB: %s\n%d thread(s), %d rounds; median rate, median B/A [quartiles]\n",
               argv[1], argv[2], threads, rounds);
   bool all_identical = true;

@@ -2,6 +2,7 @@
 // sizes, all transposes, alpha/beta, padded leading dimensions, tiny blocking, batches, NaN.
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -257,13 +258,15 @@ TEST_P(GemmIsaTest, ResultsDoNotDependOnThreadCount) {
   struct Case {
     int64_t m, n, k, lda;  // lda 0: k
     bool tiny_blocks;
+    bool c_aligned;  // C's rows on 64-byte lines (else column boundaries split lines)
   };
   const Case cases[] = {
-      {301, 257, 700, 0, false},     // odd square-ish
-      {40, 1000, 64, 0, false},      // wide: column parts, pieces of them
-      {1000, 40, 70, 0, false},      // tall: row parts
-      {200, 300, 100, 1024, false},  // rows sharing L1 sets: A packed per part
-      {97, 211, 45, 0, true},        // parts wider than nc and taller than mc
+      {301, 257, 700, 0, false, false},     // odd square-ish
+      {40, 1024, 64, 0, false, true},       // wide: column parts, pieces of them
+      {40, 1000, 64, 0, false, false},      // wide, short k, C's lines split: row parts
+      {1000, 40, 70, 0, false, false},      // tall: row parts
+      {200, 300, 100, 1024, false, false},  // rows sharing L1 sets: A packed per part
+      {97, 211, 45, 0, true, false},        // parts wider than nc and taller than mc
   };
   std::mt19937_64 rng(test_seed() + 5);
   const Context one = make_test_context(GetParam(), 1),
@@ -274,17 +277,23 @@ TEST_P(GemmIsaTest, ResultsDoNotDependOnThreadCount) {
     GemmArgs g;
     g.m = c.m, g.n = c.n, g.k = c.k, g.a = a.data(), g.lda = lda, g.b = b.data(), g.ldb = c.n;
     g.ldc = c.n;
-    std::vector<float> want(c.m * c.n);
-    g.c = want.data();
+    // 16 floats of slack, to start C on a line or 4 floats past one (as a std::vector's data).
+    auto c_start = [&](std::vector<float>& v) {
+      const auto line = reinterpret_cast<std::uintptr_t>(v.data()) / sizeof(float) % 16;
+      return v.data() + (16 - line) % 16 + (c.c_aligned ? 0 : 4);
+    };
+    std::vector<float> want_buffer(c.m * c.n + 32);
+    float* const want = c_start(want_buffer);
+    g.c = want;
     ASSERT_TRUE(sgemm(c.tiny_blocks ? one_tiny : one, g).is_ok());
     for (int threads : {2, 3, 4, 5}) {
       SCOPED_TRACE(::testing::Message() << "m=" << c.m << " n=" << c.n << " k=" << c.k
                                         << " lda=" << lda << " threads=" << threads);
       const Context ctx = make_test_context(GetParam(), threads, c.tiny_blocks ? &tiny : nullptr);
-      std::vector<float> got(c.m * c.n, std::numeric_limits<float>::quiet_NaN());
-      g.c = got.data();
+      std::vector<float> got_buffer(c.m * c.n + 32, std::numeric_limits<float>::quiet_NaN());
+      g.c = c_start(got_buffer);
       ASSERT_TRUE(sgemm(ctx, g).is_ok());
-      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
+      EXPECT_EQ(0, std::memcmp(want, g.c, c.m * c.n * sizeof(float)));
     }
   }
 }
