@@ -158,6 +158,13 @@ Buffer random_floats(std::size_t n, float spread, uint32_t seed) {
   return b;
 }
 
+// Q (nq floats), K and V (nkv each) in in0, in1, in2.
+void fill_qkv(Workload& w, std::size_t nq, std::size_t nkv, uint32_t seed) {
+  w.in0 = random_floats(nq, 1.0f, seed);
+  w.in1 = random_floats(nkv, 1.0f, seed + 1);
+  w.in2 = random_floats(nkv, 1.0f, seed + 2);
+}
+
 cpuattn_tensor_desc dense4(int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
   return cpuattn_tensor_desc{4, {d0, d1, d2, d3}, {d1 * d2 * d3, d2 * d3, d3, 1}};
 }
@@ -213,13 +220,9 @@ Workload make_workload(const std::string& spec) {
     w.unit = "GFLOP/s";
     w.work_per_call = 4.0 * batch * heads * len * len * dim * 1e-9 / (causal ? 2 : 1);
     const std::size_t n = batch * len * heads * dim;
-    w.in0 = random_floats(n, 1.0f, 4);
-    w.in1 = random_floats(n, 1.0f, 5);
-    w.in2 = random_floats(n, 1.0f, 6);
+    fill_qkv(w, n, n, 4);
     w.out_count = n;
-    const float* q = w.in0.data();
-    const float* k = w.in1.data();
-    const float* v = w.in2.data();
+    const float *q = w.in0.data(), *k = w.in1.data(), *v = w.in2.data();
     const cpuattn_tensor_desc desc = dense4(batch, len, heads, dim);
     w.call = [=](const Library& lib, float* out) {
       cpuattn_attention_desc d;
@@ -234,13 +237,9 @@ Workload make_workload(const std::string& spec) {
     const std::size_t nq = batch * heads * dim, nkv = batch * len * heads_kv * dim;
     w.unit = "GB/s";
     w.work_per_call = 4.0 * (2 * nq + 2 * nkv) * 1e-9;
-    w.in0 = random_floats(nq, 1.0f, 7);
-    w.in1 = random_floats(nkv, 1.0f, 8);
-    w.in2 = random_floats(nkv, 1.0f, 9);
+    fill_qkv(w, nq, nkv, 7);
     w.out_count = nq;
-    const float* q = w.in0.data();
-    const float* k = w.in1.data();
-    const float* v = w.in2.data();
+    const float *q = w.in0.data(), *k = w.in1.data(), *v = w.in2.data();
     const cpuattn_tensor_desc q_desc = dense4(batch, 1, heads, dim);
     const cpuattn_tensor_desc kv_desc = dense4(batch, len, heads_kv, dim);
     w.call = [=](const Library& lib, float* out) {
