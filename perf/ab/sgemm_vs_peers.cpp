@@ -5,6 +5,11 @@
 // apart by whole 0.2 s runs, where this host's slow stretches are shorter: these ratios held
 // within +-1% where the suite's moved by 5%.
 //
+// One thread is what it measures well. On two, the libraries' idle workers spin for a while after
+// a call (OpenBLAS's for ~0.1 s) and share the cores with whichever library runs next: cpuattn
+// on 2 threads measured at its 1-thread speed here, and pausing 200 ms before every slice only
+// slowed every library (pools asleep, the VM's idle vCPU taken back).
+//
 // usage: cpuattn_sgemm_vs_peers [--threads=N] [--rounds=N] M:N:K[:TRANS_B]...
 // (default: the suite's shapes). OpenBLAS's kernel is the environment's (OPENBLAS_CORETYPE).
 #include <algorithm>
