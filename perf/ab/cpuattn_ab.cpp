@@ -25,7 +25,6 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -37,8 +36,12 @@
 #include <vector>
 
 #include "cpuattn/cpuattn.h"
+#include "round_stats.hpp"
 
 namespace {
+
+using cpuattn::perf::quantile;
+using cpuattn::perf::seconds_now;
 
 [[noreturn]] void fail(const std::string& message) {
   std::fprintf(stderr, "cpuattn_ab: %s\n", message.c_str());
@@ -252,15 +255,6 @@ Workload make_workload(const std::string& spec) {
   w.out = Buffer(w.out_offset + w.out_count);
   std::fill(w.out.data(), w.out.data() + w.out.size(), 0.0f);  // first touch before timing
   return w;
-}
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * (v.size() - 1) + 0.5)];
 }
 
 // Returns whether A's and B's first outputs are bit-identical.

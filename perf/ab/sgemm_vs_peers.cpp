@@ -14,7 +14,6 @@
 // (default: the suite's shapes). OpenBLAS's kernel is the environment's (OPENBLAS_CORETYPE).
 #include <algorithm>
 #include <cfloat>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -24,8 +23,12 @@
 
 #include "bench_util.hpp"
 #include "peers.hpp"
+#include "round_stats.hpp"
 
 namespace {
+
+using cpuattn::perf::quantile;
+using cpuattn::perf::seconds_now;
 
 struct Shape {
   int64_t m, n, k;
@@ -44,15 +47,6 @@ Shape parse_shape(const std::string& spec) {
   }
   s.trans_b = trans != 0;
   return s;
-}
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * (v.size() - 1) + 0.5)];
 }
 
 }  // namespace
