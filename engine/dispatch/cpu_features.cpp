@@ -1,9 +1,6 @@
 #include "dispatch/cpu_features.hpp"
 
-#include <cpuid.h>
-
 #include <cctype>
-#include <cstring>
 #include <string>
 
 #include "dispatch/kernel_table.hpp"
@@ -70,18 +67,7 @@ std::optional<Isa> parse_isa(std::string_view name) {
 }
 
 bool avx512_double_pumped() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
-  char vendor[13] = {};
-  std::memcpy(vendor, &ebx, 4);
-  std::memcpy(vendor + 4, &edx, 4);
-  std::memcpy(vendor + 8, &ecx, 4);
-  if (std::strcmp(vendor, "AuthenticAMD") != 0 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
-    return false;
-  }
-  const unsigned base = (eax >> 8) & 0xf;
-  const unsigned family = base == 0xf ? base + ((eax >> 20) & 0xff) : base;
-  return family == 0x19 && cpu_supports(Isa::kAvx512);
+  return __builtin_cpu_is("amdfam19h") && cpu_supports(Isa::kAvx512);
 }
 
 }  // namespace detail

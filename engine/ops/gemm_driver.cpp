@@ -250,14 +250,17 @@ Grid make_grid(const Plan& plan, const GemmProblem& p, int threads) {
   // keep the rule below (512^3 by rows: -6%, B read by both cores).
   const bool c_lines_split =
       reinterpret_cast<std::uintptr_t>(p.c) % 64 != 0 || p.ldc % (64 / sizeof(float)) != 0;
-  const bool rows_only = c_lines_split && p.k <= kShortK && work(option(1)) <= 1.25 * least_work;
-  for (int pn = 1; pn <= (rows_only ? 1 : threads); ++pn) {
-    if (threads % pn != 0) continue;
-    const Grid g = option(pn);
-    if (!rows_only && work(g) > 1.03 * least_work) continue;
-    const bool wide_columns = g.cols >= kTieColumns;
-    if (best.pm == 0 || reads(g) < reads(best) || (reads(g) == reads(best) && wide_columns)) {
-      best = g;
+  if (c_lines_split && p.k <= kShortK && work(option(1)) <= 1.25 * least_work) {
+    best = option(1);
+  } else {
+    for (int pn = 1; pn <= threads; ++pn) {
+      if (threads % pn != 0) continue;
+      const Grid g = option(pn);
+      if (work(g) > 1.03 * least_work) continue;
+      const bool wide_columns = g.cols >= kTieColumns;
+      if (best.pm == 0 || reads(g) < reads(best) || (reads(g) == reads(best) && wide_columns)) {
+        best = g;
+      }
     }
   }
   best.subs = 1;
