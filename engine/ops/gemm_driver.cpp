@@ -95,8 +95,15 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   // than one packed micro-panel (kc x nr) or its strips thrash L1: others stay in L1 as they are.
   // Or in place after all when the profile says B of this size reads well as it is
   // (b_in_place_kib).
+  // Not when B's rows are a page or more apart: every k step then reads a new page, and rows a
+  // whole number of pages apart fall into a few L1 and L2 sets besides (4 KiB: 32 of L2's 2048).
+  // Zen 4, 1 thread, interleaved, packed against in place: 1024 x 1024 x 256 +8-12%, x 512 +4%,
+  // 2048 x 2048 x 256 +8.5%, 512 x 1024 x 512 +30%, 384 x 1024 x 384 +39%, 2048 x 1024 x 128
+  // +11%, rows 4.25-6 KiB apart (1024 x {1088, 1280, 1536} x 256) +5-8%; 2 threads +1.5-3.6%; a
+  // loss only where few rows share the packing, k = 256 with 256 or 384 rows: -2-9%.
+  const bool b_rows_page_apart = p.b_rs * static_cast<int64_t>(sizeof(float)) >= 4096;
   const bool b_reads_in_place =
-      p.k <= plan.kc &&
+      p.k <= plan.kc && !b_rows_page_apart &&
       p.k * p.n <= int64_t{blk.b_in_place_kib} * 1024 / static_cast<int64_t>(sizeof(float));
   plan.pack_b =
       p.b_cs != 1 || (p.m > 4 * plan.mr && !b_reads_in_place &&
@@ -109,7 +116,10 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   // strip-major order re-read A from L2 and scattered the stores over mc rows (Zen 4, interleaved
   // medians: 2048 x 2048 x 64^T 84 -> 98 GFLOP/s, 512 x 512 x 64^T +7%; 2048 x 2048 x 128^T
   // 102 -> 107 on 1 thread, 197 -> 204 on 2, with 512 x 512 x 128^T unchanged).
-  plan.rows_outer = plan.pack_b && p.k <= kShortK;
+  // Narrow products (P V: a few strips of B) likewise, whatever k: A's rows are then read from
+  // memory once, not once per strip (Zen 4, 1 thread: 2048 x 128 x 2048 +3.6%, 4096 x 64 x 4096
+  // +2.2%, 2048 x 64 x 2048 +1.1%; 2 threads 4096 x 64 x 4096 +5%).
+  plan.rows_outer = plan.pack_b && (p.k <= kShortK || p.n <= 4 * plan.nr);
   return plan;
 }
 
