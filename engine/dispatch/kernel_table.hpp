@@ -39,6 +39,14 @@ using PackAFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t m, in
 using PackBFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t k, int64_t n,
                          float scale, float* dst);
 
+// acc[r * ld + j] += sum over p < k of A(r, p) * b[p * ldb + j] for r < rows (1..kAxpyMaxRows),
+// j < n, with A(r, p) = a[r * a_rs + p * a_cs]: a few rows times a row-major B, read front to
+// back. Column j's sum is the same whatever n (and whatever columns come before it in the call)
+// while it is a vector's lane, which callers keep by splitting columns at multiples of 16.
+constexpr int kAxpyMaxRows = 8;
+using AxpyRowsFn = void (*)(const float* a, int64_t a_rs, int64_t a_cs, int rows, const float* b,
+                            int64_t ldb, int64_t k, int64_t n, float* acc, int64_t ld);
+
 // y = softmax(scale * x + bias) over n >= 1 contiguous floats (bias may be null); log-softmax if
 // log. A row whose every t is -inf becomes 0 (or -inf for log). y may equal x. With stage
 // (kSoftmaxStageFloats(n) floats of scratch, not aliasing x or y) y is written once with
@@ -101,6 +109,7 @@ struct KernelTable {
   GemmTileFn gemm_tile_rows;
   PackAFn pack_a;
   PackBFn pack_b;
+  AxpyRowsFn axpy_rows;
   SoftmaxRowFn softmax_row;
   SoftmaxRowsFn softmax_rows;
   OnlineSoftmaxFn online_softmax;

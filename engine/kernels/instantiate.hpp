@@ -6,6 +6,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "dispatch/kernel_table.hpp"
+#include "kernels/axpy_rows.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/gemm_tile.hpp"
 #include "kernels/pack.hpp"
@@ -28,6 +29,7 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.gemm_tile_rows = &GemmTile<Arch>::template run<true>;
   t.pack_a = &Pack<Arch>::pack_a;
   t.pack_b = &Pack<Arch>::pack_b;
+  t.axpy_rows = &AxpyRows<Arch>::run;
   t.softmax_row = &SoftmaxRow<Arch>::softmax_row;
   t.softmax_rows = &SoftmaxRow<Arch>::softmax_rows;
   t.online_softmax = &OnlineSoftmax<Arch>::run;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <numeric>
 
+#include "ops/gemm_skinny.hpp"
+
 namespace cpuattn::detail {
 namespace {
 
@@ -336,20 +338,30 @@ bool worth_parallel(const ContextImpl& ctx, const GemmProblem& p) {
   return ctx.threads() > 1 && p.m * p.n * p.k >= kParallelMinFlops;
 }
 
+// Columns per thread of a skinny product: equal parts, on kSkinnySplit boundaries.
+int64_t skinny_part(const GemmProblem& p, int threads) {
+  return round_up(ceil_div(p.n, threads), kSkinnySplit);
+}
+
 }  // namespace
 
 std::size_t gemm_serial_scratch(const ContextImpl& ctx, const GemmProblem& p) {
+  if (gemm_is_skinny(ctx.profile.gemm, p)) return gemm_skinny_scratch(*ctx.kernels, p);
   const Plan plan = make_plan(ctx, p);
   return task_scratch_floats(plan, make_grid(plan, p, 1));
 }
 
 std::size_t gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p) {
-  if (!worth_parallel(ctx, p)) return gemm_serial_scratch(ctx, p);
+  if (!worth_parallel(ctx, p) || gemm_is_skinny(ctx.profile.gemm, p)) return gemm_serial_scratch(ctx, p);
   const Plan plan = make_plan(ctx, p);
   return task_scratch_floats(plan, make_grid(plan, p, ctx.threads()));
 }
 
 void gemm_serial(const ContextImpl& ctx, const GemmProblem& p, float* scratch) {
+  if (gemm_is_skinny(ctx.profile.gemm, p)) {
+    gemm_skinny(*ctx.kernels, p, 0, p.n, scratch);
+    return;
+  }
   const Plan plan = make_plan(ctx, p);
   run_task(plan, make_grid(plan, p, 1), p, 0, scratch);
 }
@@ -357,6 +369,16 @@ void gemm_serial(const ContextImpl& ctx, const GemmProblem& p, float* scratch) {
 void gemm_parallel(ContextImpl& ctx, const Workspace& ws, const GemmProblem& p) {
   if (!worth_parallel(ctx, p)) {
     gemm_serial(ctx, p, ws.worker(0));
+    return;
+  }
+  if (gemm_is_skinny(ctx.profile.gemm, p)) {
+    const int64_t part = skinny_part(p, ctx.threads());
+    ctx.runtime->parallel_for_static(ceil_div(p.n, part), [&](int64_t begin, int64_t end) {
+      float* scratch = ws.worker(worker_index());
+      for (int64_t t = begin; t < end; ++t) {
+        gemm_skinny(*ctx.kernels, p, t * part, std::min(p.n, (t + 1) * part), scratch);
+      }
+    });
     return;
   }
   const Plan plan = make_plan(ctx, p);

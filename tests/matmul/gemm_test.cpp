@@ -298,6 +298,68 @@ TEST_P(GemmIsaTest, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// Products of up to 8 rows whose B streams (gemm_skinny: axpy_rows for B row-major, score_rows
+// for B transposed with A's rows contiguous) and their neighbours on the blocked path (9 rows, A
+// transposed with B transposed). Tiny blocks make every B here count as streaming; k around the
+// kernel's 4-row step, n around the vector width and the 16-column split.
+TEST_P(GemmIsaTest, SkinnyProductsMatchOracle) {
+  const TuningProfile tiny = tiny_profile(mr(), nr());
+  const Context ctx = make_test_context(GetParam(), 1, &tiny);
+  const uint64_t seed = test_seed();
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  const int64_t ns[] = {1, 7, 15, 16, 17, 50, 333};
+  const int64_t ks[] = {1, 3, 4, 5, 8, 37, 129};
+  const float alphas[] = {1.0f, -0.75f}, betas[] = {0.0f, 1.0f, 0.5f};
+  std::uniform_int_distribution<int> pick(0, 6);
+  for (int64_t m = 1; m <= 9; ++m) {
+    for (int trial = 0; trial < 16; ++trial) {
+      Shape s{m,
+              ns[pick(rng)],
+              ks[pick(rng)],
+              (trial & 4) != 0,
+              (trial & 1) != 0,
+              alphas[trial % 2],
+              betas[trial % 3],
+              (trial & 8) != 0 ? 3 : 0};
+      check_gemm(ctx, s, rng);
+    }
+  }
+  // With the default blocks: a decoding step's projection, B past L2 on every CPU we target.
+  const Context plain = make_test_context(GetParam(), 1);
+  for (bool tb : {false, true}) {
+    for (int64_t m : {1, 3}) check_gemm(plain, Shape{m, 2500, 1100, false, tb, 1.0f, 0.5f, 5}, rng);
+  }
+}
+
+// Threads split skinny products by columns, on 16-column boundaries: bit-identical results.
+TEST_P(GemmIsaTest, SkinnyResultsDoNotDependOnThreadCount) {
+  const TuningProfile tiny = tiny_profile(mr(), nr());
+  std::mt19937_64 rng(test_seed() + 11);
+  const Context one = make_test_context(GetParam(), 1, &tiny);
+  for (int64_t m : {1, 3, 4, 8}) {
+    for (bool tb : {false, true}) {
+      const int64_t n = 1001, k = 301;
+      const auto a = random_floats(rng, m * k), b = random_floats(rng, k * n);
+      GemmArgs g;
+      g.trans_b = tb ? Transpose::kYes : Transpose::kNo;
+      g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = tb ? k : n;
+      g.ldc = n;
+      std::vector<float> want(m * n);
+      g.c = want.data();
+      ASSERT_TRUE(sgemm(one, g).is_ok());
+      for (int threads : {2, 3, 5}) {
+        SCOPED_TRACE(::testing::Message() << "m=" << m << " tb=" << tb << " threads=" << threads);
+        const Context ctx = make_test_context(GetParam(), threads, &tiny);
+        std::vector<float> got(m * n, std::numeric_limits<float>::quiet_NaN());
+        g.c = got.data();
+        ASSERT_TRUE(sgemm(ctx, g).is_ok());
+        EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
+      }
+    }
+  }
+}
+
 TEST_P(GemmIsaTest, NanAndInfPropagateLikeBlas) {
   Context ctx = make_test_context(GetParam(), 1);
   const int64_t m = 20, n = 40, k = 9;

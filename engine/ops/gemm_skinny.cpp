@@ -1,0 +1,108 @@
+#include "ops/gemm_skinny.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace cpuattn::detail {
+namespace {
+
+// The accumulators of axpy_rows' chunk of columns: in L1 next to the four rows of B it streams.
+constexpr int64_t kAccFloats = 4096;
+// Columns of C a score_rows call computes, its scores (chunk x round_up(m, width)) in L1.
+constexpr int64_t kDotChunk = 256;
+
+bool b_rows_contiguous(const GemmProblem& p) {
+  return p.b_cs == 1;
+}
+
+int64_t round_up(int64_t a, int64_t b) {
+  return (a + b - 1) / b * b;
+}
+
+int64_t axpy_chunk(const GemmProblem& p) {
+  return std::max(kSkinnySplit, kAccFloats / p.m / kSkinnySplit * kSkinnySplit);
+}
+// Accumulator rows this far apart: a whole number of pages plus a line, so rows do not share
+// their offset in a page.
+int64_t axpy_ld(int64_t chunk) {
+  return chunk + 16;
+}
+// The accumulators' place in the scratch (a page of slack): half a page from B's rows in the
+// page. A store to an accumulator at B's offset in a page holds up the next loads of B (4K
+// aliasing: the addresses agree in their low 12 bits); 4 x 1024 x 1024 ran at a third of the
+// blocked driver's speed with accumulator and B rows all a page apart.
+constexpr int64_t kPageFloats = 1024;
+float* place_accumulators(float* scratch, const float* b) {
+  const auto floats = [](const void* q) {
+    return static_cast<int64_t>(reinterpret_cast<std::uintptr_t>(q) / sizeof(float));
+  };
+  const int64_t off = (floats(b) + kPageFloats / 2 - floats(scratch)) % kPageFloats;
+  return scratch + (off + kPageFloats) % kPageFloats;
+}
+
+// C[r, j] = alpha * s(r, j) + beta * C[r, j] for the chunk's columns; beta = 0 never reads C.
+template <class Sum>
+void store_c(const GemmProblem& p, int64_t j0, int64_t cols, Sum s) {
+  for (int64_t r = 0; r < p.m; ++r) {
+    float* c = p.c + r * p.ldc + j0;
+    if (p.beta == 0.0f) {
+      for (int64_t j = 0; j < cols; ++j) c[j] = p.alpha * s(r, j);
+    } else {
+      for (int64_t j = 0; j < cols; ++j) c[j] = p.alpha * s(r, j) + p.beta * c[j];
+    }
+  }
+}
+
+}  // namespace
+
+// Zen 4, 1 thread, interleaved against the blocked driver (L2 1 MiB, mc x kc = 480 KiB). B
+// row-major, B of at least mc x kc floats: 1 x 4096^2 3.1x, 1 x 512^2 1.8x, 2 x 400^2 1.9x,
+// 4 x 4096^2 2.1x, 4 x 1024^2 1.4x; with 5-8 rows from 3 mc x kc: 8 x 2048^2 2.5x, 7 x 2000^2
+// 1.24x, 8 x 900^2 1.18x, 8 x 724^2 1.06x, 8 x 4096^2 1.0x, but 8 x 512^2 (B 1 MiB, in L2) 0.9x
+// (there eight rows of accumulators in registers win). B of 64^2: 0.6x. B transposed, B of at
+// least mc x kc: 1 x 4096^2 2.2-2.4x, 2 and 3 rows 1.8x / 1.4x, 3 x 512^2 1.8x; not 4 rows
+// (0.85-1.08x) or 8 (0.75x): score_rows re-reads the columns of B for every row of A.
+bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p) {
+  const int64_t l2_block = int64_t{blocking.mc} * blocking.kc;
+  const int64_t b_floats = p.k * p.n;
+  if (p.m > kAxpyMaxRows) return false;
+  if (b_rows_contiguous(p)) {
+    return b_floats >= (p.m <= 4 ? 1 : 3) * l2_block;
+  }
+  return p.b_rs == 1 && p.a_cs == 1 && p.m <= 3 && b_floats >= l2_block;
+}
+
+std::size_t gemm_skinny_scratch(const KernelTable& kt, const GemmProblem& p) {
+  if (b_rows_contiguous(p)) {
+    return static_cast<std::size_t>(p.m * axpy_ld(axpy_chunk(p)) + kPageFloats);
+  }
+  // Scores, then score_rows' copy of 16 columns of B.
+  return static_cast<std::size_t>(kDotChunk * round_up(p.m, kt.vector_width) + 16 * p.k);
+}
+
+void gemm_skinny(const KernelTable& kt, const GemmProblem& p, int64_t j0, int64_t j1,
+                 float* scratch) {
+  if (b_rows_contiguous(p)) {
+    const int64_t chunk = axpy_chunk(p), ld = axpy_ld(chunk);
+    for (int64_t jc = j0; jc < j1; jc += chunk) {
+      const int64_t cols = std::min(chunk, j1 - jc);
+      float* acc = place_accumulators(scratch, p.b + jc);
+      std::fill(acc, acc + p.m * ld, 0.0f);
+      kt.axpy_rows(p.a, p.a_rs, p.a_cs, static_cast<int>(p.m), p.b + jc, p.b_rs, p.k, cols, acc,
+                   ld);
+      store_c(p, jc, cols, [&](int64_t r, int64_t j) { return acc[r * ld + j]; });
+    }
+    return;
+  }
+  const int64_t ld = round_up(p.m, kt.vector_width);
+  float* scores = scratch;
+  float* copy = scratch + kDotChunk * ld;
+  for (int64_t jc = j0; jc < j1; jc += kDotChunk) {
+    const int64_t cols = std::min(kDotChunk, j1 - jc);
+    kt.score_rows(p.a, p.a_rs, static_cast<int>(p.m), static_cast<int>(ld), p.b + jc * p.b_cs,
+                  p.b_cs, cols, p.k, scores, ld, copy);
+    store_c(p, jc, cols, [&](int64_t r, int64_t j) { return scores[j * ld + r]; });
+  }
+}
+
+}  // namespace cpuattn::detail
