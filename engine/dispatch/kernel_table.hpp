@@ -47,6 +47,13 @@ constexpr int kAxpyMaxRows = 8;
 using AxpyRowsFn = void (*)(const float* a, int64_t a_rs, int64_t a_cs, int rows, const float* b,
                             int64_t ldb, int64_t k, int64_t n, float* acc, int64_t ld);
 
+// out[r * ld + j] = sum over p < k of a[r * lda + p] * b[j * ldb + p] for r < rows
+// (1..kDotMaxRows), j < n: a few rows times a transposed B, each row of B read front to back.
+// Column j's sum does not depend on n or on the columns before it.
+constexpr int kDotMaxRows = 8;
+using DotRowsFn = void (*)(const float* a, int64_t lda, int rows, const float* b, int64_t ldb,
+                           int64_t n, int64_t k, float* out, int64_t ld);
+
 // y = softmax(scale * x + bias) over n >= 1 contiguous floats (bias may be null); log-softmax if
 // log. A row whose every t is -inf becomes 0 (or -inf for log). y may equal x. With stage
 // (kSoftmaxStageFloats(n) floats of scratch, not aliasing x or y) y is written once with
@@ -110,6 +117,7 @@ struct KernelTable {
   PackAFn pack_a;
   PackBFn pack_b;
   AxpyRowsFn axpy_rows;
+  DotRowsFn dot_rows;
   SoftmaxRowFn softmax_row;
   SoftmaxRowsFn softmax_rows;
   OnlineSoftmaxFn online_softmax;

@@ -7,6 +7,7 @@
 
 #include "dispatch/kernel_table.hpp"
 #include "kernels/axpy_rows.hpp"
+#include "kernels/dot_rows.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/gemm_tile.hpp"
 #include "kernels/pack.hpp"
@@ -30,6 +31,7 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.pack_a = &Pack<Arch>::pack_a;
   t.pack_b = &Pack<Arch>::pack_b;
   t.axpy_rows = &AxpyRows<Arch>::run;
+  t.dot_rows = &DotRows<Arch>::run;
   t.softmax_row = &SoftmaxRow<Arch>::softmax_row;
   t.softmax_rows = &SoftmaxRow<Arch>::softmax_rows;
   t.online_softmax = &OnlineSoftmax<Arch>::run;

@@ -346,7 +346,7 @@ int64_t skinny_part(const GemmProblem& p, int threads) {
 }  // namespace
 
 std::size_t gemm_serial_scratch(const ContextImpl& ctx, const GemmProblem& p) {
-  if (gemm_is_skinny(ctx.profile.gemm, p)) return gemm_skinny_scratch(*ctx.kernels, p);
+  if (gemm_is_skinny(ctx.profile.gemm, p)) return gemm_skinny_scratch(p);
   const Plan plan = make_plan(ctx, p);
   return task_scratch_floats(plan, make_grid(plan, p, 1));
 }

@@ -8,15 +8,11 @@ namespace {
 
 // The accumulators of axpy_rows' chunk of columns: in L1 next to the four rows of B it streams.
 constexpr int64_t kAccFloats = 4096;
-// Columns of C a score_rows call computes, its scores (chunk x round_up(m, width)) in L1.
+// Columns of C a dot_rows call computes, its sums (m x chunk) in L1.
 constexpr int64_t kDotChunk = 256;
 
 bool b_rows_contiguous(const GemmProblem& p) {
   return p.b_cs == 1;
-}
-
-int64_t round_up(int64_t a, int64_t b) {
-  return (a + b - 1) / b * b;
 }
 
 int64_t axpy_chunk(const GemmProblem& p) {
@@ -60,8 +56,8 @@ void store_c(const GemmProblem& p, int64_t j0, int64_t cols, Sum s) {
 // 4 x 4096^2 2.1x, 4 x 1024^2 1.4x; with 5-8 rows from 3 mc x kc: 8 x 2048^2 2.5x, 7 x 2000^2
 // 1.24x, 8 x 900^2 1.18x, 8 x 724^2 1.06x, 8 x 4096^2 1.0x, but 8 x 512^2 (B 1 MiB, in L2) 0.9x
 // (there eight rows of accumulators in registers win). B of 64^2: 0.6x. B transposed, B of at
-// least mc x kc: 1 x 4096^2 2.2-2.4x, 2 and 3 rows 1.8x / 1.4x, 3 x 512^2 1.8x; not 4 rows
-// (0.85-1.08x) or 8 (0.75x): score_rows re-reads the columns of B for every row of A.
+// least mc x kc: from memory (4096^2) 1 row 2.4x, 2 to 4 rows 1.5-2.1x, 8 rows 0.98x; from L3
+// (1024^2) 1 row 4.2x, 4 rows 2.0x, 8 rows 1.15x; 8 x 512^2 1.3x.
 bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p) {
   const int64_t l2_block = int64_t{blocking.mc} * blocking.kc;
   const int64_t b_floats = p.k * p.n;
@@ -69,15 +65,14 @@ bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p) {
   if (b_rows_contiguous(p)) {
     return b_floats >= (p.m <= 4 ? 1 : 3) * l2_block;
   }
-  return p.b_rs == 1 && p.a_cs == 1 && p.m <= 3 && b_floats >= l2_block;
+  return p.b_rs == 1 && p.a_cs == 1 && b_floats >= l2_block;
 }
 
-std::size_t gemm_skinny_scratch(const KernelTable& kt, const GemmProblem& p) {
+std::size_t gemm_skinny_scratch(const GemmProblem& p) {
   if (b_rows_contiguous(p)) {
     return static_cast<std::size_t>(p.m * axpy_ld(axpy_chunk(p)) + kPageFloats);
   }
-  // Scores, then score_rows' copy of 16 columns of B.
-  return static_cast<std::size_t>(kDotChunk * round_up(p.m, kt.vector_width) + 16 * p.k);
+  return static_cast<std::size_t>(kDotChunk * p.m);
 }
 
 void gemm_skinny(const KernelTable& kt, const GemmProblem& p, int64_t j0, int64_t j1,
@@ -94,14 +89,12 @@ void gemm_skinny(const KernelTable& kt, const GemmProblem& p, int64_t j0, int64_
     }
     return;
   }
-  const int64_t ld = round_up(p.m, kt.vector_width);
-  float* scores = scratch;
-  float* copy = scratch + kDotChunk * ld;
+  float* sums = scratch;
   for (int64_t jc = j0; jc < j1; jc += kDotChunk) {
     const int64_t cols = std::min(kDotChunk, j1 - jc);
-    kt.score_rows(p.a, p.a_rs, static_cast<int>(p.m), static_cast<int>(ld), p.b + jc * p.b_cs,
-                  p.b_cs, cols, p.k, scores, ld, copy);
-    store_c(p, jc, cols, [&](int64_t r, int64_t j) { return scores[j * ld + r]; });
+    kt.dot_rows(p.a, p.a_rs, static_cast<int>(p.m), p.b + jc * p.b_cs, p.b_cs, cols, p.k, sums,
+                kDotChunk);
+    store_c(p, jc, cols, [&](int64_t r, int64_t j) { return sums[r * kDotChunk + j]; });
   }
 }
 

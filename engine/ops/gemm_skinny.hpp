@@ -20,10 +20,10 @@ constexpr int64_t kSkinnySplit = 16;
 
 // Whether p takes this path: a few rows and a B that streams from beyond L2 (the L2-sized A
 // block of the profile, mc x kc, is the measure), B row-major (axpy_rows) or B's columns and A's
-// rows contiguous (dot products, score_rows).
+// rows contiguous (dot_rows).
 bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p);
 // Scratch floats one call of gemm_skinny needs.
-std::size_t gemm_skinny_scratch(const KernelTable& kt, const GemmProblem& p);
+std::size_t gemm_skinny_scratch(const GemmProblem& p);
 // Columns [j0, j1) of C, j0 a multiple of kSkinnySplit.
 void gemm_skinny(const KernelTable& kt, const GemmProblem& p, int64_t j0, int64_t j1,
                  float* scratch);
