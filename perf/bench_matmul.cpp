@@ -1,6 +1,6 @@
 // sgemm: cpuattn against OpenBLAS, oneDNN (sgemm and the matmul primitive) and Eigen, same shapes,
 // same threads, in one run. Shapes: squares and the attention products Q K^T ((L x d)(d x L), K
-// stored row-major so B is transposed) and P V ((L x L)(L x d)).
+// stored row-major so B is transposed) and P V ((L x L)(L x d)), and decoding's skinny products.
 #include "bench_util.hpp"
 #include "peers.hpp"
 #include "reference.hpp"
@@ -59,6 +59,12 @@ void shapes(benchmark::internal::Benchmark* b) {
         b->Args({l, d, l, 0, threads});  // P V
       }
     }
+    // A decoding step's projections, weights of 4096 x 4096 (64 MiB) streamed from memory: one
+    // token against W row-major (in x out) and transposed (out x in, as linear layers store it),
+    // and 8 tokens (a small batch, or speculative decoding).
+    b->Args({1, 4096, 4096, 0, threads});
+    b->Args({1, 4096, 4096, 1, threads});
+    b->Args({8, 4096, 4096, 1, threads});
   }
   b->UseRealTime();
 }
