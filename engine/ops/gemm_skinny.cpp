@@ -8,6 +8,7 @@ namespace {
 
 // The accumulators of axpy_rows' chunk of columns: in L1 next to the four rows of B it streams.
 constexpr int64_t kAccFloats = 4096;
+constexpr int64_t kAccFloatsMany = 32768;
 // Columns of C a dot_rows call computes, its sums (m x chunk) in L1.
 constexpr int64_t kDotChunk = 256;
 
@@ -16,7 +17,8 @@ bool b_rows_contiguous(const GemmProblem& p) {
 }
 
 int64_t axpy_chunk(const GemmProblem& p) {
-  return std::max(kSkinnySplit, kAccFloats / p.m / kSkinnySplit * kSkinnySplit);
+  const int64_t floats = p.m <= 8 ? kAccFloats : kAccFloatsMany;
+  return std::max(kSkinnySplit, floats / p.m / kSkinnySplit * kSkinnySplit);
 }
 // Accumulator rows this far apart: a whole number of pages plus a line, so rows do not share
 // their offset in a page.
@@ -55,17 +57,20 @@ void store_c(const GemmProblem& p, int64_t j0, int64_t cols, Sum s) {
 // row-major, B of at least mc x kc floats: 1 x 4096^2 3.1x, 1 x 512^2 1.8x, 2 x 400^2 1.9x,
 // 4 x 4096^2 2.1x, 4 x 1024^2 1.4x; with 5-8 rows from 3 mc x kc: 8 x 2048^2 2.5x, 7 x 2000^2
 // 1.24x, 8 x 900^2 1.18x, 8 x 724^2 1.06x, 8 x 4096^2 1.0x, but 8 x 512^2 (B 1 MiB, in L2) 0.9x
-// (there eight rows of accumulators in registers win). B of 64^2: 0.6x. B transposed, B of at
-// least mc x kc: from memory (4096^2) 1 row 2.4x, 2 to 4 rows 1.5-2.1x, 8 rows 0.98x; from L3
-// (1024^2) 1 row 4.2x, 4 rows 2.0x, 8 rows 1.15x; 8 x 512^2 1.3x.
+// (there eight rows of accumulators in registers win); with 9-16 rows only where B's rows are a
+// page apart (the driver's strips then step a page a row): 12 x 4096^2 0.97-1.17x, 16 x 4096^2
+// 1.43-1.58x; 32 and 48 rows ran 0.8-1.04x and stay with the driver. B of 64^2: 0.6x. B
+// transposed, B of at least mc x kc: from memory (4096^2) 1 row 2.4x, 2 to 4 rows 1.5-2.1x, 8 rows
+// 0.98x; from L3 (1024^2) 1 row 4.2x, 4 rows 2.0x, 8 rows 1.15x; 8 x 512^2 1.3x.
 bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p) {
   const int64_t l2_block = int64_t{blocking.mc} * blocking.kc;
   const int64_t b_floats = p.k * p.n;
-  if (p.m > kAxpyMaxRows) return false;
   if (b_rows_contiguous(p)) {
-    return b_floats >= (p.m <= 4 ? 1 : 3) * l2_block;
+    const bool rows_page_apart = p.b_rs * static_cast<int64_t>(sizeof(float)) >= 4096;
+    if (p.m <= 8) return b_floats >= (p.m <= 4 ? 1 : 3) * l2_block;
+    return p.m <= kAxpyMaxRows && rows_page_apart && b_floats >= 3 * l2_block;
   }
-  return p.b_rs == 1 && p.a_cs == 1 && b_floats >= l2_block;
+  return p.m <= kDotMaxRows && p.b_rs == 1 && p.a_cs == 1 && b_floats >= l2_block;
 }
 
 std::size_t gemm_skinny_scratch(const GemmProblem& p) {

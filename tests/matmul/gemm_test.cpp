@@ -298,10 +298,11 @@ TEST_P(GemmIsaTest, ResultsDoNotDependOnThreadCount) {
   }
 }
 
-// Products of up to 8 rows whose B streams (gemm_skinny: axpy_rows for B row-major, score_rows
-// for B transposed with A's rows contiguous) and their neighbours on the blocked path (9 rows, A
-// transposed with B transposed). Tiny blocks make every B here count as streaming; k around the
-// kernel's 4-row step, n around the vector width and the 16-column split.
+// Products of a few rows whose B streams (gemm_skinny: axpy_rows for B row-major, dot_rows for B
+// transposed with A's rows contiguous) and their neighbours on the blocked path (9 rows and more
+// with B's rows close, 17 rows, A transposed with B transposed). Tiny blocks make every B here
+// count as streaming; k around the kernel's 4-row step, n around the vector width and the 16-column
+// split.
 TEST_P(GemmIsaTest, SkinnyProductsMatchOracle) {
   const TuningProfile tiny = tiny_profile(mr(), nr());
   const Context ctx = make_test_context(GetParam(), 1, &tiny);
@@ -325,6 +326,13 @@ TEST_P(GemmIsaTest, SkinnyProductsMatchOracle) {
       check_gemm(ctx, s, rng);
     }
   }
+  // 9-16 rows take it where B's rows are a page apart (1024 floats and more), in groups of rows.
+  for (int64_t m : {9, 12, 13, 16, 17}) {
+    for (int64_t k : {5, 37}) {
+      check_gemm(ctx, Shape{m, 1030, k, false, false, 1.0f, 0.0f, 0}, rng);
+      check_gemm(ctx, Shape{m, 1000, k, m % 2 == 1, false, -0.75f, 0.5f, 40}, rng);
+    }
+  }
   // With the default blocks: a decoding step's projection, B past L2 on every CPU we target.
   const Context plain = make_test_context(GetParam(), 1);
   for (bool tb : {false, true}) {
@@ -337,9 +345,9 @@ TEST_P(GemmIsaTest, SkinnyResultsDoNotDependOnThreadCount) {
   const TuningProfile tiny = tiny_profile(mr(), nr());
   std::mt19937_64 rng(test_seed() + 11);
   const Context one = make_test_context(GetParam(), 1, &tiny);
-  for (int64_t m : {1, 3, 4, 8}) {
+  for (int64_t m : {1, 3, 4, 8, 12}) {
     for (bool tb : {false, true}) {
-      const int64_t n = 1001, k = 301;
+      const int64_t n = m == 12 ? 1100 : 1001, k = 301;  // 12 rows: B's rows a page apart
       const auto a = random_floats(rng, m * k), b = random_floats(rng, k * n);
       GemmArgs g;
       g.trans_b = tb ? Transpose::kYes : Transpose::kNo;
