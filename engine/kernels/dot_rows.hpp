@@ -19,17 +19,19 @@ struct DotRows {
   // kAcc partial sums per (row, key): with kKeys keys a pass, enough FMA chains in flight. A
   // key's sum is the same in a group as alone.
   template <int kRows>
-  static constexpr int kAcc = kRows == 1 ? 4 : 2;
+  static constexpr int kAcc = kRows == 1   ? 4
+                              : kRows <= 4 ? 2
+                                           : 1;
   // Keys read side by side, each prefetching the key a group on at its position (a group's keys
   // are as far ahead in memory as it spans): few rows of A otherwise left one or two streams of B,
   // which the hardware prefetcher ran too few lines ahead of. Zen 4, B from memory (4096^2)
   // against score_rows' 16 keys a pass: 1 row, 1 key with a 4 KiB prefetch 0.73x, 4 keys 0.86x,
   // 8 keys 0.79x (and 0.97x in L3, where 4 keys ran 1.47x); 4 keys with the group prefetch 0.99x,
-  // 2 rows 1.17x.
+  // 2 rows 1.17x. 5-8 rows: 2 keys with 1 partial sum each (16 chains for 8 rows, the rows of A
+  // loaded once for both keys) against 1 key with 2: 5 x 2048^2 1.38x, 8 x 4096^2 1.3x, 8 x 512^2
+  // 1.1-1.17x.
   template <int kRows>
-  static constexpr int kKeys = kRows <= 2   ? 4
-                               : kRows <= 4 ? 2
-                                            : 1;
+  static constexpr int kKeys = kRows <= 2 ? 4 : 2;
 
   template <int kRows, int kGroup>
   static void keys(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, float* out,
