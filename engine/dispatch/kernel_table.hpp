@@ -43,7 +43,7 @@ using PackBFn = void (*)(const float* src, int64_t rs, int64_t cs, int64_t k, in
 // j < n, with A(r, p) = a[r * a_rs + p * a_cs]: a few rows times a row-major B, read front to
 // back. Column j's sum is the same whatever n (and whatever columns come before it in the call)
 // while it is a vector's lane, which callers keep by splitting columns at multiples of 16.
-constexpr int kAxpyMaxRows = 16;
+constexpr int kAxpyMaxRows = 48;
 using AxpyRowsFn = void (*)(const float* a, int64_t a_rs, int64_t a_cs, int rows, const float* b,
                             int64_t ldb, int64_t k, int64_t n, float* acc, int64_t ld);
 

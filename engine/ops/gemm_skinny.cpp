@@ -57,9 +57,12 @@ void store_c(const GemmProblem& p, int64_t j0, int64_t cols, Sum s) {
 // row-major, B of at least mc x kc floats: 1 x 4096^2 3.1x, 1 x 512^2 1.8x, 2 x 400^2 1.9x,
 // 4 x 4096^2 2.1x, 4 x 1024^2 1.4x; with 5-8 rows from 3 mc x kc: 8 x 2048^2 2.5x, 7 x 2000^2
 // 1.24x, 8 x 900^2 1.18x, 8 x 724^2 1.06x, 8 x 4096^2 1.0x, but 8 x 512^2 (B 1 MiB, in L2) 0.9x
-// (there eight rows of accumulators in registers win); with 9-16 rows only where B's rows are a
-// page apart (the driver's strips then step a page a row): 12 x 4096^2 0.97-1.17x, 16 x 4096^2
-// 1.43-1.58x; 32 and 48 rows ran 0.8-1.04x and stay with the driver. B of 64^2: 0.6x. B
+// (there eight rows of accumulators in registers win); with 9-48 rows only where B's rows are a
+// page apart (the driver's strips then step a page a row, and a B 16 bytes off its lines, as a
+// std::vector's, took 3 lines a row where 2 would do): 12 x 1024^2 1.25x, 16 x 1024^2 1.05x,
+// 12 x 4096^2 0.97-1.17x, 16 x 4096^2 1.43-1.58x; past 16 rows from 16 mc x kc (past an L3 share):
+// 32 x 2048^2 1.57x (1.69x 16 bytes off), 48 x 2048^2 1.36x, 32 x 4096^2 0.88x (1.33x), 48 x
+// 4096^2 1.02x (1.29x); 32 x 1024^2 (B in L3) 0.6-1.0x stays with the driver. B of 64^2: 0.6x. B
 // transposed, B of at least mc x kc: from memory (4096^2) 1 row 2.4x, 2 to 4 rows 1.5-2.1x, 8 rows
 // 0.98x; from L3 (1024^2) 1 row 4.2x, 4 rows 2.0x, 8 rows 1.15x; 8 x 512^2 1.3x.
 bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p) {
@@ -68,7 +71,7 @@ bool gemm_is_skinny(const GemmBlocking& blocking, const GemmProblem& p) {
   if (b_rows_contiguous(p)) {
     const bool rows_page_apart = p.b_rs * static_cast<int64_t>(sizeof(float)) >= 4096;
     if (p.m <= 8) return b_floats >= (p.m <= 4 ? 1 : 3) * l2_block;
-    return p.m <= kAxpyMaxRows && rows_page_apart && b_floats >= 3 * l2_block;
+    return p.m <= kAxpyMaxRows && rows_page_apart && b_floats >= (p.m <= 16 ? 3 : 16) * l2_block;
   }
   return p.m <= kDotMaxRows && p.b_rs == 1 && p.a_cs == 1 && b_floats >= l2_block;
 }

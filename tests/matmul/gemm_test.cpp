@@ -326,8 +326,8 @@ TEST_P(GemmIsaTest, SkinnyProductsMatchOracle) {
       check_gemm(ctx, s, rng);
     }
   }
-  // 9-16 rows take it where B's rows are a page apart (1024 floats and more), in groups of rows.
-  for (int64_t m : {9, 12, 13, 16, 17}) {
+  // 9-48 rows take it where B's rows are a page apart (1024 floats and more), in groups of rows.
+  for (int64_t m : {9, 12, 13, 16, 17, 30, 48, 49}) {
     for (int64_t k : {5, 37}) {
       check_gemm(ctx, Shape{m, 1030, k, false, false, 1.0f, 0.0f, 0}, rng);
       check_gemm(ctx, Shape{m, 1000, k, m % 2 == 1, false, -0.75f, 0.5f, 40}, rng);
@@ -345,9 +345,9 @@ TEST_P(GemmIsaTest, SkinnyResultsDoNotDependOnThreadCount) {
   const TuningProfile tiny = tiny_profile(mr(), nr());
   std::mt19937_64 rng(test_seed() + 11);
   const Context one = make_test_context(GetParam(), 1, &tiny);
-  for (int64_t m : {1, 3, 4, 8, 12}) {
+  for (int64_t m : {1, 3, 4, 8, 12, 40}) {
     for (bool tb : {false, true}) {
-      const int64_t n = m == 12 ? 1100 : 1001, k = 301;  // 12 rows: B's rows a page apart
+      const int64_t n = m >= 12 ? 1100 : 1001, k = 301;  // 12, 40 rows: B's rows a page apart
       const auto a = random_floats(rng, m * k), b = random_floats(rng, k * n);
       GemmArgs g;
       g.trans_b = tb ? Transpose::kYes : Transpose::kNo;
