@@ -98,26 +98,15 @@ struct DotRows {
     for (; j < n; ++j) keys<kRows, 1>(a, lda, b + j * ldb, ldb, k, out + j, ld);
   }
 
+  using FixedFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*,
+                           int64_t);
+  static constexpr FixedFn kFixed[kDotMaxRows] = {&run_fixed<1>, &run_fixed<2>, &run_fixed<3>,
+                                                  &run_fixed<4>, &run_fixed<5>, &run_fixed<6>,
+                                                  &run_fixed<7>, &run_fixed<8>};
+
   static void run(const float* a, int64_t lda, int rows, const float* b, int64_t ldb, int64_t n,
                   int64_t k, float* out, int64_t ld) {
-    switch (rows) {
-      case 1:
-        return run_fixed<1>(a, lda, b, ldb, n, k, out, ld);
-      case 2:
-        return run_fixed<2>(a, lda, b, ldb, n, k, out, ld);
-      case 3:
-        return run_fixed<3>(a, lda, b, ldb, n, k, out, ld);
-      case 4:
-        return run_fixed<4>(a, lda, b, ldb, n, k, out, ld);
-      case 5:
-        return run_fixed<5>(a, lda, b, ldb, n, k, out, ld);
-      case 6:
-        return run_fixed<6>(a, lda, b, ldb, n, k, out, ld);
-      case 7:
-        return run_fixed<7>(a, lda, b, ldb, n, k, out, ld);
-      default:
-        return run_fixed<8>(a, lda, b, ldb, n, k, out, ld);
-    }
+    kFixed[rows - 1](a, lda, b, ldb, n, k, out, ld);
   }
 };
 

@@ -352,7 +352,8 @@ std::size_t gemm_serial_scratch(const ContextImpl& ctx, const GemmProblem& p) {
 }
 
 std::size_t gemm_parallel_scratch(const ContextImpl& ctx, const GemmProblem& p) {
-  if (!worth_parallel(ctx, p) || gemm_is_skinny(ctx.profile.gemm, p)) return gemm_serial_scratch(ctx, p);
+  if (!worth_parallel(ctx, p) || gemm_is_skinny(ctx.profile.gemm, p))
+    return gemm_serial_scratch(ctx, p);
   const Plan plan = make_plan(ctx, p);
   return task_scratch_floats(plan, make_grid(plan, p, ctx.threads()));
 }

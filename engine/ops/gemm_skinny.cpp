@@ -20,8 +20,8 @@ int64_t axpy_chunk(const GemmProblem& p) {
   const int64_t floats = p.m <= 8 ? kAccFloats : kAccFloatsMany;
   return std::max(kSkinnySplit, floats / p.m / kSkinnySplit * kSkinnySplit);
 }
-// Accumulator rows this far apart: a whole number of pages plus a line, so rows do not share
-// their offset in a page.
+// Accumulator rows a line more than a chunk apart: chunks of 4096 / m floats (m = 1, 2, 4) would
+// put every row at the same offset in its page.
 int64_t axpy_ld(int64_t chunk) {
   return chunk + 16;
 }
