@@ -336,7 +336,14 @@ TEST_P(GemmIsaTest, SkinnyProductsMatchOracle) {
   // With the default blocks: a decoding step's projection, B past L2 on every CPU we target.
   const Context plain = make_test_context(GetParam(), 1);
   for (bool tb : {false, true}) {
-    for (int64_t m : {1, 3}) check_gemm(plain, Shape{m, 2500, 1100, false, tb, 1.0f, 0.5f, 5}, rng);
+    for (int64_t m : {1, 3, 5, 8}) {
+      check_gemm(plain, Shape{m, 2500, 1100, false, tb, 1.0f, 0.5f, 5}, rng);
+    }
+  }
+  // B transposed with 5-8 rows: k in blocks (512 at 8 rows), the last one short.
+  for (int64_t m : {5, 6, 8}) {
+    for (int64_t k : {513, 1037})
+      check_gemm(ctx, Shape{m, 50, k, false, true, -0.75f, 0.0f, 3}, rng);
   }
 }
 
