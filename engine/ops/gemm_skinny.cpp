@@ -55,7 +55,8 @@ float* place_accumulators(float* scratch, const float* b) {
   };
   const int64_t off = (floats(b) + kPageFloats / 2 - floats(scratch)) % kPageFloats;
   float* acc = scratch + (off + kPageFloats) % kPageFloats;
-  const auto line_offset = static_cast<int64_t>(reinterpret_cast<std::uintptr_t>(acc) % 64 / 4);
+  const auto line_offset =
+      static_cast<int64_t>(reinterpret_cast<std::uintptr_t>(acc) / sizeof(float) % kLineFloats);
   return acc + (kLineFloats - line_offset) % kLineFloats;
 }
 

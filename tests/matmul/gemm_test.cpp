@@ -342,8 +342,9 @@ TEST_P(GemmIsaTest, SkinnyProductsMatchOracle) {
   }
   // B transposed with 5-8 rows: k in blocks (512 at 8 rows), the last one short.
   for (int64_t m : {5, 6, 8}) {
-    for (int64_t k : {513, 1037})
+    for (int64_t k : {513, 1037}) {
       check_gemm(ctx, Shape{m, 50, k, false, true, -0.75f, 0.0f, 3}, rng);
+    }
   }
 }
 
