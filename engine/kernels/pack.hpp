@@ -25,18 +25,18 @@ struct Pack {
   template <int kWidth>
   static void panels(const float* src, int64_t lane_stride, int64_t depth_stride, int64_t lanes,
                      int64_t depth, float scale, float* dst) {
-    const Vec vscale(scale);
-    for (int64_t l0 = 0; l0 < lanes; l0 += kWidth) {
+    int64_t l_begin = 0;
+    if constexpr (kWidth % kW == 0) {
+      if (lane_stride == 1) {
+        whole_panels_by_depth<kWidth>(src, depth_stride, lanes / kWidth, depth, Vec(scale), dst);
+        l_begin = lanes / kWidth * kWidth;
+        dst += (lanes / kWidth) * depth * kWidth;
+      }
+    }
+    for (int64_t l0 = l_begin; l0 < lanes; l0 += kWidth) {
       const int64_t nl = std::min<int64_t>(kWidth, lanes - l0);
       const float* s = src + l0 * lane_stride;
-      if (lane_stride == 1 && nl == kWidth && kWidth % kW == 0) {
-        for (int64_t p = 0; p < depth; ++p) {
-          const float* sp = s + p * depth_stride;
-          for (int v = 0; v < kWidth; v += kW) {
-            (Vec::load_unaligned(sp + v) * vscale).store_unaligned(dst + p * kWidth + v);
-          }
-        }
-      } else if (lane_stride == 1) {
+      if (lane_stride == 1) {
         for (int64_t p = 0; p < depth; ++p) {
           const float* sp = s + p * depth_stride;
           float* d = dst + p * kWidth;
@@ -71,6 +71,31 @@ struct Pack {
         }
       }
       dst += depth * kWidth;
+    }
+  }
+
+  // How many depths whole_panels_by_depth takes across every panel before the next ones.
+  static constexpr int64_t kDepthRun = 8;
+
+  // `count` whole panels of contiguous lanes: a few depths (source rows) across every panel,
+  // then the next few. Panel by panel, the kc rows of one panel's strip (4 KiB apart for a
+  // 1024-wide B) fell into a few cache sets and were evicted before the next panel's strip,
+  // which then read the same lines again from L3.
+  template <int kWidth>
+  static void whole_panels_by_depth(const float* src, int64_t depth_stride, int64_t count,
+                                    int64_t depth, Vec vscale, float* dst) {
+    for (int64_t p0 = 0; p0 < depth; p0 += kDepthRun) {
+      const int64_t p1 = std::min(depth, p0 + kDepthRun);
+      for (int64_t panel = 0; panel < count; ++panel) {
+        const float* s = src + panel * kWidth;
+        float* d = dst + panel * depth * kWidth;
+        for (int64_t p = p0; p < p1; ++p) {
+          for (int v = 0; v < kWidth; v += kW) {
+            (Vec::load_unaligned(s + p * depth_stride + v) * vscale)
+                .store_unaligned(d + p * kWidth + v);
+          }
+        }
+      }
     }
   }
 
