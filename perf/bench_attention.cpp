@@ -50,7 +50,8 @@ void bm_attention(benchmark::State& state, Impl impl) {
         break;
     }
   };
-  run();
+  const char* pools[] = {"cpuattn", "cpuattn", "openmp", "openmp_openblas"};
+  warm_up(pools[impl], run);
   if (B * H * Lq * Lk * D <= (int64_t{1} << 28)) {  // oracle check on the smaller shapes
     ref::AttentionCase c;
     c.batch = B, c.seq_q = Lq, c.seq_kv = Lk, c.heads_q = H, c.heads_kv = Hkv, c.head_dim = D,
@@ -144,7 +145,7 @@ void bm_mha(benchmark::State& state, MhaImpl impl) {
       for (int64_t c = 0; c < E; ++c) y[r * E + c] += b_out[c];
     }
   };
-  run();
+  warm_up(impl == kMhaCpuattn ? "cpuattn" : "openmp", run);
   for (auto _ : state) {
     run();
     benchmark::ClobberMemory();

@@ -20,7 +20,7 @@ void cpuattn_sgemm(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a
 }
 
 // args: M, N, K, transposed B, threads
-void bm_sgemm(benchmark::State& state, GemmFn peer) {
+void bm_sgemm(benchmark::State& state, GemmFn peer, const char* pool) {
   const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
   const bool tb = state.range(3) != 0;
   const int threads = static_cast<int>(state.range(4));
@@ -35,7 +35,7 @@ void bm_sgemm(benchmark::State& state, GemmFn peer) {
       peer(tb, m, n, k, a.data(), k, b.data(), ldb, c.data(), n);
     }
   };
-  run();  // warm up: first touch of C, packing buffers, primitive creation
+  warm_up(pool, run);
   if (m * n * k <= (int64_t{1} << 27)) {  // check against the oracle where it is cheap
     const auto ref =
         ref::gemm(false, tb, m, n, k, 1.0f, a.data(), k, b.data(), ldb, 0.0f, nullptr, n);
@@ -69,11 +69,11 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->UseRealTime();
 }
 
-BENCHMARK_CAPTURE(bm_sgemm, cpuattn, nullptr)->Apply(shapes);
-BENCHMARK_CAPTURE(bm_sgemm, openblas, &openblas_sgemm)->Apply(shapes);
-BENCHMARK_CAPTURE(bm_sgemm, onednn_sgemm, &onednn_sgemm)->Apply(shapes);
-BENCHMARK_CAPTURE(bm_sgemm, onednn_matmul, &onednn_matmul)->Apply(shapes);
-BENCHMARK_CAPTURE(bm_sgemm, eigen, &eigen_sgemm)->Apply(shapes);
+BENCHMARK_CAPTURE(bm_sgemm, cpuattn, nullptr, "cpuattn")->Apply(shapes);
+BENCHMARK_CAPTURE(bm_sgemm, openblas, &openblas_sgemm, "openblas")->Apply(shapes);
+BENCHMARK_CAPTURE(bm_sgemm, onednn_sgemm, &onednn_sgemm, "openmp")->Apply(shapes);
+BENCHMARK_CAPTURE(bm_sgemm, onednn_matmul, &onednn_matmul, "openmp")->Apply(shapes);
+BENCHMARK_CAPTURE(bm_sgemm, eigen, &eigen_sgemm, "openmp")->Apply(shapes);
 
 }  // namespace
 }  // namespace cpuattn::perf

@@ -77,7 +77,8 @@ void bm_softmax(benchmark::State& state, Impl impl) {
         break;
     }
   };
-  run(y);
+  const char* pools[] = {"cpuattn", "openmp", "scalar"};
+  warm_up(pools[impl], [&] { run(y); });
   scalar_softmax(std::min<int64_t>(rows, 64), cols, x, check.data());
   if (!check_close(state, y, check.data(), std::min<int64_t>(rows, 64) * cols, 1e-5, "softmax"))
     return;

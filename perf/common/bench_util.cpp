@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace cpuattn::perf {
 
@@ -34,6 +36,27 @@ void set_peer_threads(int threads) {
   openblas_set_num_threads(threads);
   omp_set_num_threads(threads);
   Eigen::setNbThreads(threads);
+}
+
+namespace {
+// Past the longest spin measured (OpenBLAS, ~120 ms after its last call).
+constexpr auto kSettle = std::chrono::milliseconds(150);
+// Long enough for a pool that went to sleep, and a vCPU the hypervisor took back, to wake.
+constexpr auto kWarmUp = std::chrono::milliseconds(20);
+}  // namespace
+
+void warm_up(const char* pool, const std::function<void()>& run) {
+  static std::string last_pool;
+  if (last_pool == pool) {
+    run();
+    return;
+  }
+  last_pool = pool;
+  std::this_thread::sleep_for(kSettle);
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    run();
+  } while (std::chrono::steady_clock::now() - start < kWarmUp);
 }
 
 std::vector<float> random_buffer(std::size_t n, uint64_t seed, float lo, float hi) {

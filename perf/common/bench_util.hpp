@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -20,6 +21,17 @@ const Context& context_for(int threads);
 void set_peer_threads(int threads);
 
 std::vector<float> random_buffer(std::size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// Readies a benchmark's timing loop. When the previous benchmark used another thread pool
+// (`pool`: "cpuattn", "openblas", "openmp" for oneDNN and Eigen, or a single-threaded loop's
+// name), waits until that pool's idle workers stop spinning, then calls `run` for 20 ms;
+// otherwise calls it once (first touch of the output, packing buffers, primitive creation).
+// Idle workers spin on after a call (OpenBLAS's for up to ~120 ms here, libgomp's 10-20 ms,
+// cpuattn's 0.2 ms) and share the 2 cores with the next library: measured, a 2-thread cpuattn
+// call took 2x as long for the first ~110 ms after OpenBLAS calls; in the suite's random
+// interleaving, cpuattn's 128^3 on 2 threads read 172 GFLOP/s among the peers and 195 alone
+// (195 among them with this wait), OpenBLAS's 512 x 128 x 512 105 and 148.
+void warm_up(const char* pool, const std::function<void()>& run);
 
 // Reports a rate of `flops` floating-point operations per iteration as GFLOPS.
 void set_gflops(benchmark::State& state, double flops);
