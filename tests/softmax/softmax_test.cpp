@@ -455,14 +455,16 @@ TEST_P(SoftmaxIsaTest, LargeOutputsStreamRunsOfRows) {
   }
 }
 
-// The streaming path (>= 16 MiB of output, rows of at least softmax_stream_min_columns: 512 on
+// The streaming path (>= 16 MiB of output, rows of at least softmax_stream_min_columns: 256 on
 // AVX-512, 128 elsewhere) to a vector-aligned and to an unaligned destination, rows of a whole
-// number of lines and not (130, 513: every row starts at another offset in its line), and as large
-// an output of short rows (64), which keeps plain stores.
+// number of lines and not (130, 257, 513: every row starts at another offset in its line), on both
+// sides of AVX-512's threshold, and as large an output of short rows (64), which keeps plain
+// stores.
 TEST_P(SoftmaxIsaTest, LargeOutputsAlignedAndUnaligned) {
   std::mt19937_64 rng(test_seed() + 10);
   Context ctx = make_test_context(GetParam(), 2);
-  for (int64_t cols : {int64_t{512}, int64_t{513}, int64_t{128}, int64_t{130}, int64_t{64}}) {
+  for (int64_t cols : {int64_t{512}, int64_t{513}, int64_t{256}, int64_t{257}, int64_t{128},
+                       int64_t{130}, int64_t{64}}) {
     const int64_t rows = (int64_t{16} << 20) / (4 * cols) + 3;
     const std::vector<float> x = random_floats(rng, rows * cols, -5, 5);
     std::vector<float> y(rows * cols + 16);
