@@ -41,17 +41,14 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.scale_copy = &Elementwise<Arch>::scale_copy;
   t.stream_fence = &StreamStore<Arch>::fence;
   t.stream_fill = &StreamStore<Arch>::fill;
-  // 16 Mi floats in and out. AVX-512 (Zen 4), 128 columns, 1 thread: plain stores 22.3 GB/s,
-  // streaming 15.9 (14.5 vs 26.2 on 64-byte-aligned rows); from 512 columns streaming won, by 15%
-  // on 2 threads. AVX2 (Zen 3), whose streaming rows take the same exp pass as the others, with
-  // whole lines streamed (StreamStore::scale): 128 columns 10.6-11.0 -> 12.8-14.5 GB/s on 1
-  // thread at every offset of the rows in their lines, 120 columns +20%, 100 even; 64 lost 15-40%.
-  // SSE4.2 and generic, compute-bound at ~5 GB/s, within +-3% either way. Since the streamed
-  // rows' prefetch goes to L2 (softmax_row.hpp), AVX-512 streams from 256 columns: 256
-  // columns, rows 16 bytes off / aligned, interleaved medians of 15 rounds: 1 thread 1.41x /
-  // 1.26x (one earlier run 1.08x / 0.90x), 2 threads 1.35x / 1.57x; 128 stays plain (aligned
-  // 0.67x on 1 thread, 0.85x on 2; 16 bytes off 1.08x and 0.95x).
-  t.softmax_stream_min_columns = std::is_base_of_v<xsimd::avx512f, Arch> ? 256 : 128;
+  // 16 Mi floats in and out. AVX2 (Zen 3), whose streaming rows take the same exp pass as the
+  // others, with whole lines streamed (StreamStore::scale): 128 columns 10.6-11.0 -> 12.8-14.5
+  // GB/s on 1 thread at every offset of the rows in their lines, 120 columns +20%, 100 even; 64
+  // lost 15-40%. SSE4.2 and generic, compute-bound at ~5 GB/s, within +-3% either way. AVX-512
+  // (Zen 4): streamed one at a time, rows of 128 columns lost to plain stores (aligned 0.67x on 1
+  // thread); streamed in groups (SoftmaxRow::group_rows) they win, numbers there; 64 columns
+  // still lost on rows 16 bytes off a line (0.66-0.84x on 1 thread).
+  t.softmax_stream_min_columns = 128;
   return t;
 }
 

@@ -205,35 +205,52 @@ struct SoftmaxRow {
   // Rows 16 bytes off a line, 16 Mi floats, 2 threads (Zen 4, interleaved medians of 10 rounds):
   // 512 columns +2.7%, 2048 +3.0%, 8192 +12%; 1 thread within +-2.5%.
   template <bool kTwoStep>
-  static void stream_row_aligned(const float* x, float* y, int64_t n, float scale, float mx,
-                                 float* stage, const float* next) {
+  static float stream_exp_aligned(const float* x, int64_t n, float scale, float mx, float* e,
+                                  const float* next) {
     using Row = AlignedRowAvx512<Arch>;
     const Shift k{Vec(scale), Vec(scale * kLog2eScaled), Vec(-(mx * kLog2eScaled)), Vec(mx)};
     auto exp_of = [&](Vec v) {
       return vexp2_nonpositive_scaled<Arch>(raw_exponent<kTwoStep>(v, k));
     };
-    const int64_t before = Row::lanes_before(x);
-    const float* next_base = next == nullptr ? nullptr : next - before;
+    const float* next_base = next == nullptr ? nullptr : next - Row::lanes_before(x);
     auto prefetch_next = [&](int64_t i) {
       if (next_base != nullptr) prefetch_next_line(next_base + i);
     };
-    float* e = stage_slot(stage, 0, n + Row::kW, x);
     // Lanes outside the row enter the exp as the row's max (exp(0), an ordinary value); map_sum
     // zeroes them after it.
-    const float sum = Row::map_sum(x, n, e, mx / scale, exp_of, prefetch_next);
-    StreamStore<Arch>::scale(e + before, 1.0f / sum, y, n);
+    return Row::map_sum(x, n, e, mx / scale, exp_of, prefetch_next);
   }
 
   // Rows of one group go through each pass together: the max reduction, the sum and the
   // reciprocal of one row are latency chains, which the other rows' passes overlap. At 128
   // columns (8 AVX-512 vectors) groups of 8 rows took a row from ~18 to ~15 cycles per vector.
   static constexpr int kMaxGroup = 8;
-  // Group size for rows of n columns: the group's input and output within ~16 KiB of L1. Not
-  // when streaming (rows of 512 columns and more): there DRAM, not these latencies, bounds the
-  // rows, and groups of 4 lost 9% at 512 columns out of cache.
+  // Group size for rows of n columns: the group's input and output within ~16 KiB of L1.
+  // Streaming, AVX-512 groups rows below 256 columns, a group's 4 KiB of exps staged (which with
+  // the gathered span fits kSoftmaxStageFloats(n) for any n): one at a time, 128-column rows lost
+  // to plain stores; grouped, 16 Mi floats, HEAD vs this (ab.sh, 9 rounds, 3 runs each, a slow
+  // hour): 128 columns aligned 1T 1.07-1.60x, 2T 1.52-1.93x; 16 bytes off 1T 1.14-1.37x, 2T
+  // 1.09-1.39x; 200 columns 1T 1.30-1.63x, 2T 1.58-1.74x. Groups of 2 at 512 columns lost
+  // 0.86-0.93x, of 4 at 256 were even (0.89-1.13x): larger rows keep one at a time.
   static int group_rows(int64_t n, bool stream) {
-    if (stream) return 1;
+    if (stream) {
+      if (!kAvx512 || n >= 256) return 1;
+      return static_cast<int>(std::clamp<int64_t>(1024 / std::max<int64_t>(n, 1), 1, kMaxGroup));
+    }
     return static_cast<int>(std::clamp<int64_t>(2048 / std::max<int64_t>(n, 1), 1, kMaxGroup));
+  }
+
+  // Where a streamed group's row r keeps its exponentials: 64-byte aligned rows of n + 32 floats
+  // from stage slot 0 of the group's first row x.
+  static float* stream_exps(float* stage, int r, int64_t n, const float* x) {
+    const int64_t row = (n + 31) / 16 * 16;
+    return stage_slot(stage, 0, n, x) + r * row;
+  }
+
+  // Whether run_rows gathers a streamed group of `rows` rows into one span in pass 3.
+  static bool gathers(bool stream, bool bias, bool log, float scale, int rows, int64_t ldy,
+                      int64_t n) {
+    return kAvx512 && stream && !bias && !log && scale > 0.0f && rows > 1 && ldy == n;
   }
 
   // exp_pass for this row's max (kTwoStep when folding would lose accuracy) and pending rows.
@@ -257,10 +274,11 @@ struct SoftmaxRow {
   template <bool kBias>
   static void run_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
                        int64_t ldy, int rows, int64_t n, float scale, bool log, float* stage,
-                       bool stream, const float* next, Pending& pending) {
+                       bool stream, const float* next, int next_rows, Pending& pending) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
-    float mx[kMaxGroup];
+    float mx[kMaxGroup], sums[kMaxGroup];
     auto bias_row = [&](int r) { return kBias ? bias + r * ldbias : nullptr; };
+    const bool gathered = gathers(stream, kBias, log, scale, rows, ldy, n);
     // Pass 1: the max. For a positive scale, max(scale x) = scale max(x) exactly (rounding is
     // monotonic), which saves a multiply per element.
     for (int r = 0; r < rows; ++r) {
@@ -271,17 +289,24 @@ struct SoftmaxRow {
     // pending, normalised under the next row's pass 2.
     for (int r = 0; r < rows; ++r) {
       if (mx[r] == -kInf) continue;  // every column masked, or NaN among -inf: pass 3 fills
-      const float* pre = r == 0 ? next : nullptr;
       if constexpr (!kBias && kAvx512) {
         if (stream && !log && scale > 0.0f) {
-          if (std::fabs(mx[r]) <= kFoldedMax) {
-            stream_row_aligned<false>(x + r * ldx, y + r * ldy, n, scale, mx[r], stage, pre);
+          float* e = stream_exps(stage, r, n, x);
+          const float* xr = x + r * ldx;
+          const float* pre = r < next_rows ? next + r * ldx : nullptr;
+          const float sum = std::fabs(mx[r]) <= kFoldedMax
+                                ? stream_exp_aligned<false>(xr, n, scale, mx[r], e, pre)
+                                : stream_exp_aligned<true>(xr, n, scale, mx[r], e, pre);
+          if (gathered) {
+            sums[r] = sum;
           } else {
-            stream_row_aligned<true>(x + r * ldx, y + r * ldy, n, scale, mx[r], stage, pre);
+            StreamStore<Arch>::scale(e + AlignedRowAvx512<Arch>::lanes_before(xr), 1.0f / sum,
+                                     y + r * ldy, n);
           }
           continue;
         }
       }
+      const float* pre = r < next_rows ? next + r * ldx : nullptr;
       // The stage slot the pending row does not hold (without a stage, e goes to y).
       const int slot = stage == nullptr || stream                  ? -1
                        : pending.e != nullptr && pending.slot == 0 ? 1
@@ -304,10 +329,34 @@ struct SoftmaxRow {
         pending = Pending{e_out, y + r * ldy, 1.0f / sum, slot};
       }
     }
-    // Pass 3: rows with every column masked.
-    for (int r = 0; r < rows; ++r) {
-      if (mx[r] == -kInf) fill_masked<kBias>(x + r * ldx, bias_row(r), y + r * ldy, n, scale, log);
+    // Pass 3, a gathered group: its rows normalised from the stage into one span there, streamed
+    // out as one after the masked rows are filled in.
+    float* out = y;
+    if constexpr (!kBias && kAvx512) {
+      if (gathered) {
+        out = stream_exps(stage, rows, n, x) + AlignedRowAvx512<Arch>::lanes_before(y);
+        for (int r = 0; r < rows; ++r) {
+          if (mx[r] == -kInf) continue;
+          const float* e =
+              stream_exps(stage, r, n, x) + AlignedRowAvx512<Arch>::lanes_before(x + r * ldx);
+          scale_to(e, 1.0f / sums[r], out + r * n, n);
+        }
+      }
     }
+    const int64_t ldo = gathered ? n : ldy;
+    // Rows with every column masked.
+    for (int r = 0; r < rows; ++r) {
+      if (mx[r] == -kInf)
+        fill_masked<kBias>(x + r * ldx, bias_row(r), out + r * ldo, n, scale, log);
+    }
+    if (gathered) StreamStore<Arch>::scale(out, 1.0f, y, rows * n);  // a copy: times 1 is exact
+  }
+
+  static void scale_to(const float* e, float s, float* y, int64_t n) {
+    const Vec vs(s);
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) (Vec::load_unaligned(e + i) * vs).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] = e[i] * s;
   }
 
   // A row whose max is -inf: 0 (or -inf for log), NaN if any t is NaN (the vector max skips NaN).
@@ -340,9 +389,9 @@ struct SoftmaxRow {
     Pending pending;
     const bool stream = stage != nullptr;
     if (bias != nullptr) {
-      run_rows<true>(x, 0, bias, 0, y, 0, 1, n, scale, log, stage, stream, next, pending);
+      run_rows<true>(x, 0, bias, 0, y, 0, 1, n, scale, log, stage, stream, next, 1, pending);
     } else {
-      run_rows<false>(x, 0, nullptr, 0, y, 0, 1, n, scale, log, stage, stream, next, pending);
+      run_rows<false>(x, 0, nullptr, 0, y, 0, 1, n, scale, log, stage, stream, next, 1, pending);
     }
     drain_from(pending, 0, n);
   }
@@ -355,14 +404,21 @@ struct SoftmaxRow {
     for (int64_t r = 0; r < rows; r += group) {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
       // Streaming (one row a group): the row `ahead` rows on is prefetched while this one computes.
-      const float* next = stream && r + ahead < rows ? x + (r + ahead) * ldx : nullptr;
-      if (next != nullptr) prefetch_plain_tail(y + (r + ahead) * ldy, n);
+      const int next_rows =
+          stream ? static_cast<int>(std::clamp<int64_t>(rows - (r + ahead), 0, g)) : 0;
+      const float* next = next_rows > 0 ? x + (r + ahead) * ldx : nullptr;
+      // Of a gathered group only the last row ends on a line written with plain stores.
+      const bool gathered = gathers(stream, bias != nullptr, log, scale, group, ldy, n);
+      for (int j = 0; j < next_rows; ++j) {
+        const int64_t q = r + ahead + j;
+        if (!gathered || (q + 1) % group == 0 || q + 1 == rows) prefetch_plain_tail(y + q * ldy, n);
+      }
       if (bias != nullptr) {
         run_rows<true>(x + r * ldx, ldx, bias + r * ldbias, ldbias, y + r * ldy, ldy, g, n, scale,
-                       log, stage, stream, next, pending);
+                       log, stage, stream, next, next_rows, pending);
       } else {
         run_rows<false>(x + r * ldx, ldx, nullptr, 0, y + r * ldy, ldy, g, n, scale, log, stage,
-                        stream, next, pending);
+                        stream, next, next_rows, pending);
       }
     }
     drain_from(pending, 0, n);

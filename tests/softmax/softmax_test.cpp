@@ -455,11 +455,44 @@ TEST_P(SoftmaxIsaTest, LargeOutputsStreamRunsOfRows) {
   }
 }
 
-// The streaming path (>= 16 MiB of output, rows of at least softmax_stream_min_columns: 256 on
-// AVX-512, 128 elsewhere) to a vector-aligned and to an unaligned destination, rows of a whole
-// number of lines and not (130, 257, 513: every row starts at another offset in its line), on both
-// sides of AVX-512's threshold, and as large an output of short rows (64), which keeps plain
-// stores.
+// Streamed short rows (128 to 255 columns on AVX-512 go through in groups, a group contiguous in
+// the output gathered into one span): every element checked, with groups holding fully masked
+// rows, a NaN row and a max beyond the folded exponent, at row lengths and offsets that split
+// lines between rows, padded rows (not gathered), key padding and in place.
+TEST_P(SoftmaxIsaTest, LargeOutputsStreamGroupsOfShortRows) {
+  std::mt19937_64 rng(test_seed() + 11);
+  struct Layout {
+    int64_t cols, src_offset, dst_offset, row_pad;
+    bool key_lengths, in_place;
+  };
+  for (const Layout& l : {Layout{128, 0, 0, 0, false, false}, Layout{131, 1, 3, 0, false, false},
+                          Layout{200, 4, 4, 0, true, false}, Layout{128, 0, 5, 16, false, false},
+                          Layout{255, 2, 0, 0, false, true}}) {
+    Case c;
+    c.batch = 2;
+    c.cols = l.cols;
+    c.rows = ((int64_t{16} << 20) / (4 * c.cols) + 2 * 7) / 2;  // >= 16 MiB out, a partial group
+    c.scale = 0.75f;
+    c.src_offset = l.src_offset;
+    c.dst_offset = l.dst_offset;
+    c.row_pad = l.row_pad;
+    c.key_lengths = l.key_lengths;
+    c.in_place = l.in_place;
+    const int64_t rs = c.cols + c.row_pad;
+    std::vector<float> fill = random_floats(rng, static_cast<size_t>(c.batch * c.rows * rs), -6, 6);
+    auto row = [&](int64_t r) { return fill.begin() + r * rs; };
+    std::fill(row(3), row(3) + c.cols, -kInf);    // masked rows: one alone, a whole group
+    std::fill(row(16), row(24) + c.cols, -kInf);  // (and the padding between them)
+    row(21)[c.cols / 2] = std::numeric_limits<float>::quiet_NaN();
+    row(40)[c.cols - 1] = 1e5f;
+    run_case(c, rng, &fill);
+  }
+}
+
+// The streaming path (>= 16 MiB of output, rows of at least softmax_stream_min_columns: 128) to a
+// vector-aligned and to an unaligned destination, rows of a whole number of lines and not (130,
+// 257, 513: every row starts at another offset in its line), on both sides of AVX-512's grouping
+// threshold (256), and as large an output of short rows (64), which keeps plain stores.
 TEST_P(SoftmaxIsaTest, LargeOutputsAlignedAndUnaligned) {
   std::mt19937_64 rng(test_seed() + 10);
   Context ctx = make_test_context(GetParam(), 2);
