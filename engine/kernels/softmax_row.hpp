@@ -268,9 +268,9 @@ struct SoftmaxRow {
   // normalise's, inside the next row's exp pass: an unaligned row splits a cache line at every
   // vector store, and this halves those stores (Zen 4, 128 columns out of cache, 16 bytes off
   // alignment: 21.5 -> 23.1 GB/s on 1 thread, 37.6 -> 40.2 on 2; rows in cache unchanged). next
-  // (may be null): a row prefetched during the first row's pass 2. pending: a row from before,
-  // normalised here; on return the group's last plain row, which the caller passes to the next
-  // group or finishes with drain_from.
+  // (may be null), next_rows: row r's pass 2 prefetches next + r ldx for r < next_rows. pending: a
+  // row from before, normalised here; on return the group's last plain row, which the caller passes
+  // to the next group or finishes with drain_from.
   template <bool kBias>
   static void run_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
                        int64_t ldy, int rows, int64_t n, float scale, bool log, float* stage,
@@ -352,6 +352,7 @@ struct SoftmaxRow {
     if (gathered) StreamStore<Arch>::scale(out, 1.0f, y, rows * n);  // a copy: times 1 is exact
   }
 
+  // y = e s for n floats, plain stores (into a gathered span, cache-resident).
   static void scale_to(const float* e, float s, float* y, int64_t n) {
     const Vec vs(s);
     int64_t i = 0;
@@ -403,7 +404,7 @@ struct SoftmaxRow {
     Pending pending;  // carried from group to group
     for (int64_t r = 0; r < rows; r += group) {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
-      // Streaming (one row a group): the row `ahead` rows on is prefetched while this one computes.
+      // Streaming: each row prefetches the row `ahead` rows on while it computes.
       const int next_rows =
           stream ? static_cast<int>(std::clamp<int64_t>(rows - (r + ahead), 0, g)) : 0;
       const float* next = next_rows > 0 ? x + (r + ahead) * ldx : nullptr;
