@@ -339,7 +339,7 @@ struct SoftmaxRow {
           if (mx[r] == -kInf) continue;
           const float* e =
               stream_exps(stage, r, n, x) + AlignedRowAvx512<Arch>::lanes_before(x + r * ldx);
-          scale_to(e, 1.0f / sums[r], out + r * n, n);
+          StreamStore<Arch>::scale_plain(e, 1.0f / sums[r], out + r * n, 0, n);
         }
       }
     }
@@ -350,14 +350,6 @@ struct SoftmaxRow {
         fill_masked<kBias>(x + r * ldx, bias_row(r), out + r * ldo, n, scale, log);
     }
     if (gathered) StreamStore<Arch>::scale(out, 1.0f, y, rows * n);  // a copy: times 1 is exact
-  }
-
-  // y = e s for n floats, plain stores (into a gathered span, cache-resident).
-  static void scale_to(const float* e, float s, float* y, int64_t n) {
-    const Vec vs(s);
-    int64_t i = 0;
-    for (; i + kW <= n; i += kW) (Vec::load_unaligned(e + i) * vs).store_unaligned(y + i);
-    for (; i < n; ++i) y[i] = e[i] * s;
   }
 
   // A row whose max is -inf: 0 (or -inf for log), NaN if any t is NaN (the vector max skips NaN).
@@ -402,14 +394,14 @@ struct SoftmaxRow {
                            float* stage, bool stream, int64_t ahead) {
     const int group = group_rows(n, stream);
     Pending pending;  // carried from group to group
+    // Of a gathered group only the last row ends on a line written with plain stores.
+    const bool gathered = gathers(stream, bias != nullptr, log, scale, group, ldy, n);
     for (int64_t r = 0; r < rows; r += group) {
       const int g = static_cast<int>(std::min<int64_t>(group, rows - r));
       // Streaming: each row prefetches the row `ahead` rows on while it computes.
       const int next_rows =
           stream ? static_cast<int>(std::clamp<int64_t>(rows - (r + ahead), 0, g)) : 0;
       const float* next = next_rows > 0 ? x + (r + ahead) * ldx : nullptr;
-      // Of a gathered group only the last row ends on a line written with plain stores.
-      const bool gathered = gathers(stream, bias != nullptr, log, scale, group, ldy, n);
       for (int j = 0; j < next_rows; ++j) {
         const int64_t q = r + ahead + j;
         if (!gathered || (q + 1) % group == 0 || q + 1 == rows) prefetch_plain_tail(y + q * ldy, n);

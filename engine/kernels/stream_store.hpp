@@ -79,6 +79,7 @@ struct StreamStore {
     return {head, head + (n - head) / kLineFloats * kLineFloats};
   }
 
+ public:
   // y[i] = x[i] * s for i in [begin, end), plain stores.
   static void scale_plain(const float* x, float s, float* y, int64_t begin, int64_t end) {
     const Vec vs(s);
@@ -87,7 +88,6 @@ struct StreamStore {
     for (; i < end; ++i) y[i] = x[i] * s;
   }
 
- public:
   // Orders the streaming stores before later ordinary ones (call once per kernel invocation).
   static void fence() { _mm_sfence(); }
 };
