@@ -27,6 +27,10 @@ struct TileArgs {
   float beta;
   const float* row_scale;
   bool prefetch_c;  // C is not cache-resident: prefetch its lines for writing before the k loop
+  // Lines from here on to prefetch into L2, one per k step (null: none): the driver's share of
+  // the next packed B strip for this tile.
+  const float* prefetch_b;
+  int64_t prefetch_b_lines;
 };
 using GemmTileFn = void (*)(const TileArgs& t);
 

@@ -236,6 +236,23 @@ TEST_P(GemmIsaTest, LargeSquareMatchesOracle) {
   check_gemm(ctx, Shape{520, 530, 600, false, false, 1.0f, 0.0f, 0}, rng);
 }
 
+// A packed B block larger than twice the A block: every row tile of a strip also prefetches a
+// share of the next strip (the last strip the first), in a kernel instantiation of its own. 100
+// rows are 8 full tiles and an edge tile; 300 columns two blocks of 256 and 44; k three blocks.
+TEST_P(GemmIsaTest, BlocksLargerThanL2PrefetchTheNextStrip) {
+  TuningProfile small = tiny_profile(mr(), nr());
+  small.gemm.mc = 2 * mr();
+  small.gemm.kc = 64;
+  small.gemm.nc = 256;
+  small.source = "small blocks";
+  std::mt19937_64 rng(test_seed() + 8);
+  for (int threads : {1, 2}) {
+    const Context ctx = make_test_context(GetParam(), threads, &small);
+    check_gemm(ctx, Shape{100, 300, 150, false, false, 1.0f, 0.0f, 0}, rng);
+    check_gemm(ctx, Shape{100, 300, 150, true, false, -0.5f, 2.0f, 3}, rng);
+  }
+}
+
 TEST_P(GemmIsaTest, SmallIntegersAreExact) {
   Context ctx = make_test_context(GetParam(), 2);
   std::mt19937_64 rng(test_seed() + 4);
