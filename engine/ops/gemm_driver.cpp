@@ -202,7 +202,7 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
     // A packed block larger than L2 (twice the A block, which is sized to half of it) comes
     // from L3 a strip at a time: each row tile prefetches its share of the next strip into L2,
     // so the strip's first tile does not wait on it. Intel Xeon VM (2 MiB L2), 1 thread: 1024^3
-    // +4%, 2048^3 +7%; blocks that fit lost up to 3% to the extra instructions (256^3).
+    // +4%, 2048^3 +7%; prefetching blocks that fit in L2 cost up to 3% (256^3).
     const bool prefetch = plan.pack_b && kcur * (j1 - j0) > 2 * plan.mc * plan.kc;
     constexpr int64_t kLineFloats = 64 / sizeof(float);
     const int64_t strip_lines = kcur * plan.nr / kLineFloats;
