@@ -53,9 +53,11 @@ int64_t l1_lines_per_set(int64_t stride, int64_t rows, int64_t row_floats) {
 
 // Whether the mr rows of A read in place (a float of each per k step) evict each other: at
 // lda = 1024 or 2048 all 12 rows share one set, beyond an 8-way L1 (Zen 4: 1024^3 and 2048^3 ran
-// 10% faster packed). Six rows per set (lda = 512) still ran best in place.
-bool rows_share_l1_sets(int64_t lda, int64_t mr) {
-  return l1_lines_per_set(lda, mr, 1) > 6;
+// 10% faster packed). Six rows per set (lda = 512) still ran best in place. A 12-way L1 holds
+// the 12 rows (Intel Xeon VM, 1 thread, against packing or 8-row tiles: 2048 x 64 x 2048 and
+// 2048 x 128 x 2048 +10%, 1024^3 +1%, 2048^3 -0.5%).
+bool rows_share_l1_sets(int64_t lda, int64_t mr, int l1_ways) {
+  return l1_lines_per_set(lda, mr, 1) > l1_ways;
 }
 
 // Whether a kc x nr strip of B read in place, re-read by every row tile, stays in L1 with room
@@ -80,7 +82,7 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   // Rows that thrash one L1 set are packed, unless the product is too narrow for the packed
   // block to be reused (2048 x 64 x 2048 lost 25% packed). Contiguous columns (A transposed)
   // are read in place for narrow products only, where packing cannot be amortised.
-  if (p.a_cs == 1 && (p.n <= 4 * plan.nr || !rows_share_l1_sets(p.a_rs, plan.mr))) {
+  if (p.a_cs == 1 && (p.n <= 4 * plan.nr || !rows_share_l1_sets(p.a_rs, plan.mr, blk.l1_ways))) {
     plan.a_source = ASource::kRows;
   } else if (p.n <= 2 * plan.nr && p.a_rs == 1) {
     plan.a_source = ASource::kCols;
@@ -90,9 +92,10 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
   // In-place rows that share one L1 set go 2/3 mr at a time (8 of 12 on AVX-512, no more than
   // the L1's ways): twelve evicted each other at every k step. Zen 4, 2048 x {64, 128} x 2048:
   // +5-6% on 1 thread, +14% at N = 64 on 2; 4-row tiles were slower than 8.
-  plan.tile_rows = plan.a_source == ASource::kRows && rows_share_l1_sets(p.a_rs, plan.mr)
-                       ? plan.mr * 2 / 3
-                       : plan.mr;
+  plan.tile_rows =
+      plan.a_source == ASource::kRows && rows_share_l1_sets(p.a_rs, plan.mr, blk.l1_ways)
+          ? plan.mr * 2 / 3
+          : plan.mr;
   // B in place needs unit column stride; pack it when many row tiles reuse it and it is larger
   // than one packed micro-panel (kc x nr) or its strips thrash L1: others stay in L1 as they are.
   // Or in place after all when the profile says B of this size reads well as it is

@@ -10,8 +10,12 @@
 namespace cpuattn::detail {
 namespace {
 
+std::string sysfs_cache_path(int index, const char* field) {
+  return "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/" + field;
+}
+
 std::size_t read_sysfs_cache(int index) {
-  std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+  std::ifstream f(sysfs_cache_path(index, "size"));
   std::string s;
   if (!(f >> s) || s.empty()) return 0;
   std::size_t mult = 1;
@@ -40,6 +44,11 @@ CacheSizes detect_cache_sizes() {
   if (s1 >= 8 * 1024) c.l1d = s1;
   if (s2 >= 64 * 1024) c.l2 = s2;
   if (s3 >= 256 * 1024) c.l3 = s3;
+  std::ifstream ways(sysfs_cache_path(0, "ways_of_associativity"));
+  int w = 0;
+  const long conf_ways = sysconf(_SC_LEVEL1_DCACHE_ASSOC);
+  if (!(ways >> w) || w <= 0) w = conf_ways > 0 ? static_cast<int>(conf_ways) : 0;
+  if (w >= 2 && w <= 64) c.l1d_ways = w;
   return c;
 }
 
@@ -69,6 +78,7 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k,
   // -15%, and with k > kc (2048 x 128 x 2048) -2%. AVX2 on the same CPU lost 4-12% (its 6 x 16
   // tile reads a line of B every 6 cycles), as packing had won on Zen 3. Untested on full-width
   // AVX-512 (Zen 5), whose tile reads B twice as fast: packed there.
+  p.gemm.l1_ways = caches.l1d_ways;
   if (avx512_double_pumped && k.isa == Isa::kAvx512) {
     p.gemm.b_in_place_kib = static_cast<int>(2 * caches.l2 / 1024);
   }
@@ -82,8 +92,8 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k,
   p.attn_kv_group_kib = static_cast<int>(std::max<std::size_t>(caches.l2 / 1024, 64));
   p.parallel_grain = 1;
   std::ostringstream src;
-  src << "defaults from caches L1d " << caches.l1d / 1024 << "K L2 " << caches.l2 / 1024 << "K L3 "
-      << caches.l3 / 1024 << "K";
+  src << "defaults from caches L1d " << caches.l1d / 1024 << "K " << caches.l1d_ways << "-way L2 "
+      << caches.l2 / 1024 << "K L3 " << caches.l3 / 1024 << "K";
   p.source = src.str();
   return p;
 }
@@ -102,6 +112,9 @@ Status validate_profile(const TuningProfile& p) {
   }
   if (p.gemm.b_in_place_kib < 0 || p.gemm.b_in_place_kib > (1 << 20)) {
     return Status::invalid_argument("profile: gemm.b_in_place_kib must be in [0, 2^20]");
+  }
+  if (p.gemm.l1_ways < 1 || p.gemm.l1_ways > 64) {
+    return Status::invalid_argument("profile: gemm.l1_ways must be in [1, 64]");
   }
   return Status::ok();
 }
@@ -133,6 +146,7 @@ Status load_profile_file(const std::string& path, TuningProfile* profile) {
                  : key == "gemm.kc"             ? &profile->gemm.kc
                  : key == "gemm.nc"             ? &profile->gemm.nc
                  : key == "gemm.b_in_place_kib" ? &profile->gemm.b_in_place_kib
+                 : key == "gemm.l1_ways"        ? &profile->gemm.l1_ways
                  : key == "attn_q_block"        ? &profile->attn_q_block
                  : key == "attn_kv_block"       ? &profile->attn_kv_block
                  : key == "attn_kv_group_kib"   ? &profile->attn_kv_group_kib

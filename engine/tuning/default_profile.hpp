@@ -15,6 +15,7 @@ struct CacheSizes {
   std::size_t l1d = 32 * 1024;
   std::size_t l2 = 512 * 1024;
   std::size_t l3 = 8 * 1024 * 1024;
+  int l1d_ways = 8;
 };
 
 CacheSizes detect_cache_sizes();

@@ -13,6 +13,9 @@ struct GemmBlocking {
   // B (unit column stride, k <= kc) of at most this many KiB is read in place, not packed, even
   // where every row tile re-reads it; 0: packed whenever it is reused.
   int b_in_place_kib = 0;
+  // Ways of the L1 data cache: rows of A read in place may share one L1 set up to this many
+  // (12 rows 16 KiB apart then stay in a 12-way L1), beyond it A is packed.
+  int l1_ways = 8;
 };
 
 struct TuningProfile {

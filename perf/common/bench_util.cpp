@@ -103,9 +103,10 @@ void add_run_context() {
       "cpuattn_blocks", "gemm mc/kc/nc " + std::to_string(ctx.profile().gemm.mc) + "/" +
                             std::to_string(ctx.profile().gemm.kc) + "/" +
                             std::to_string(ctx.profile().gemm.nc) + ", B in place up to " +
-                            std::to_string(ctx.profile().gemm.b_in_place_kib) +
-                            " KiB, attention q/kv " + std::to_string(ctx.profile().attn_q_block) +
-                            "/" + std::to_string(ctx.profile().attn_kv_block) + ", kv group " +
+                            std::to_string(ctx.profile().gemm.b_in_place_kib) + " KiB, L1 " +
+                            std::to_string(ctx.profile().gemm.l1_ways) + "-way, attention q/kv " +
+                            std::to_string(ctx.profile().attn_q_block) + "/" +
+                            std::to_string(ctx.profile().attn_kv_block) + ", kv group " +
                             std::to_string(ctx.profile().attn_kv_group_kib) + " KiB");
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   benchmark::AddCustomContext("OPENBLAS_CORETYPE", core ? core : "(unset)");

@@ -142,13 +142,14 @@ TEST(Context, ProfileFileOverridesDefaults) {
   {
     std::ofstream f(path);
     f << "# measured\ngemm.kc = 128\nattn_kv_block=48\nattn_kv_group_kib = 256\n"
-         "gemm.b_in_place_kib = 4096\n";
+         "gemm.b_in_place_kib = 4096\ngemm.l1_ways = 12\n";
   }
   EnvGuard env("CPUATTN_PROFILE", path.c_str());
   Context ctx;
   ASSERT_TRUE(Context::create({}, &ctx).is_ok());
   EXPECT_EQ(ctx.profile().gemm.kc, 128);
   EXPECT_EQ(ctx.profile().gemm.b_in_place_kib, 4096);
+  EXPECT_EQ(ctx.profile().gemm.l1_ways, 12);
   EXPECT_EQ(ctx.profile().attn_kv_block, 48);
   EXPECT_EQ(ctx.profile().attn_kv_group_kib, 256);
   EXPECT_EQ(ctx.profile().source, path);
@@ -162,6 +163,12 @@ TEST(Context, ProfileFileOverridesDefaults) {
     f << "gemm.b_in_place_kib = -1\n";
   }
   EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument);
+  for (const char* ways : {"0", "65"}) {
+    std::ofstream f(path);
+    f << "gemm.l1_ways = " << ways << "\n";
+    f.close();
+    EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument) << ways;
+  }
   {
     std::ofstream f(path);
     f << "gemm.kcc = 3\n";

@@ -122,17 +122,23 @@ TEST_P(GemmIsaTest, EveryEdgeTileRowCount) {
   }
 }
 
-// Row strides of 1024 and 2048 floats put every A row in one L1 set: wide products pack A
-// instead of reading it in place; narrow ones still read it in place.
+// Row strides of 1024 and 2048 floats put every A row in one L1 set: with an 8-way L1, wide
+// products pack A instead of reading it in place and narrow ones read it 2/3 mr rows at a time;
+// with a 12-way L1 both read it in place, mr rows at a time.
 TEST_P(GemmIsaTest, SetConflictingRowStrides) {
-  Context ctx = make_test_context(GetParam(), 2);
   const uint64_t seed = test_seed();
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937_64 rng(seed);
-  for (int64_t lda : {1024, 2048}) {
-    for (int64_t n : {40, 301}) {
-      const int64_t k = 70;
-      check_gemm(ctx, Shape{53, n, k, false, false, 1.0f, 0.0f, lda - k}, rng);
+  for (int ways : {8, 12}) {
+    SCOPED_TRACE(::testing::Message() << "L1 " << ways << "-way");
+    TuningProfile profile = make_test_context(GetParam(), 1).profile();
+    profile.gemm.l1_ways = ways;
+    const Context ctx = make_test_context(GetParam(), 2, &profile);
+    for (int64_t lda : {1024, 2048}) {
+      for (int64_t n : {40, 301}) {
+        const int64_t k = 70;
+        check_gemm(ctx, Shape{53, n, k, false, false, 1.0f, 0.0f, lda - k}, rng);
+      }
     }
   }
 }
