@@ -2,7 +2,9 @@
 // GFLOPS = 2 flops x chains x lanes per round; each thread runs its own chains, so the rate is
 // the per-thread work (averaged over threads) times all iterations over the wall time.
 // peak/copy: memcpy bandwidth over the softmax suite's out-of-cache volume (16 Mi floats in, 16 Mi
-// out, split between the threads), GBps counting bytes read and written like the softmax rows.
+// out, split between the threads), GBps counting bytes read and written like the softmax rows;
+// peak/copy_stream: the same with non-temporal stores (peak/copy_stream.cpp), the softmax rows'
+// roofline in the report.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -12,6 +14,7 @@
 namespace cpuattn::perf {
 float fma_peak_avx512(int64_t iters);
 float fma_peak_avx2(int64_t iters);
+void copy_stream_avx2(const float* src, float* dst, int64_t n);
 
 namespace {
 
@@ -47,20 +50,41 @@ BENCHMARK_TEMPLATE(bm_fma_peak, fma_peak_avx2, Isa::kAvx2, 8, 12)
     ->Threads(2)
     ->UseRealTime();
 
+void memcpy_floats(const float* src, float* dst, int64_t n) {
+  std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+}
+
+template <void (*Copy)(const float*, float*, int64_t), Isa kIsa>
 void bm_copy_bandwidth(benchmark::State& state) {
+  if (!cpu_supports(kIsa)) {
+    state.SkipWithError("this CPU lacks the instruction set");
+    return;
+  }
   constexpr int64_t kFloats = int64_t{16} << 20;
   static std::vector<float> src(kFloats, 1.0f), dst(kFloats, 0.0f);  // touched once, reused
   const int64_t part = kFloats / state.threads();
   const int64_t begin = part * state.thread_index();
   if (state.thread_index() == 0) warm_up("peak", [] {});
   for (auto _ : state) {
-    std::memcpy(dst.data() + begin, src.data() + begin, part * sizeof(float));
+    Copy(src.data() + begin, dst.data() + begin, part);
     benchmark::ClobberMemory();
   }
-  state.counters["GBps"] = benchmark::Counter(8.0 * static_cast<double>(part) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  // Averaged over the threads, then times all threads' iterations: without kAvgThreads the
+  // 2-thread figure counted each thread's bytes twice (before session 17 it read 2x too high).
+  state.counters["GBps"] = benchmark::Counter(
+      8.0 * static_cast<double>(part) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads);
 }
-BENCHMARK(bm_copy_bandwidth)->Name("peak/copy")->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_TEMPLATE(bm_copy_bandwidth, memcpy_floats, Isa::kGeneric)
+    ->Name("peak/copy")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(bm_copy_bandwidth, copy_stream_avx2, Isa::kAvx2)
+    ->Name("peak/copy_stream")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace cpuattn::perf
