@@ -70,6 +70,8 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k,
   // 2048^3 on 1 thread, interleaved: nc 1024 (a 4 MiB block) 232-237 GFLOP/s, 2048 208-226.
   const int nc_l3 = static_cast<int>(caches.l3 / 8 / (sizeof(float) * p.gemm.kc));
   p.gemm.nc = std::clamp(round_down_multiple(nc_l3, k.nr), k.nr, 2048);
+  // How many rows of A, read in place, may share one L1 set (gemm_driver's rows_share_l1_sets).
+  p.gemm.l1_ways = caches.l1d_ways;
   // B in place where one zmm FMA issues a cycle (Zen 4): the 12 x 32 tile's 24 FMAs then take 24
   // cycles per k step, in which reading its two lines of B from L2 in place hides well, and the
   // packing pass costs more than it saves. Zen 4, B in place against packed, one process
@@ -78,7 +80,6 @@ TuningProfile default_profile(const CacheSizes& caches, const KernelTable& k,
   // -15%, and with k > kc (2048 x 128 x 2048) -2%. AVX2 on the same CPU lost 4-12% (its 6 x 16
   // tile reads a line of B every 6 cycles), as packing had won on Zen 3. Untested on full-width
   // AVX-512 (Zen 5), whose tile reads B twice as fast: packed there.
-  p.gemm.l1_ways = caches.l1d_ways;
   if (avx512_double_pumped && k.isa == Isa::kAvx512) {
     p.gemm.b_in_place_kib = static_cast<int>(2 * caches.l2 / 1024);
   }
