@@ -105,6 +105,7 @@ def main():
     # Bandwidth rows are quoted against the streaming copy, their roofline (perf/README.md); runs
     # from before it existed against memcpy.
     copy = stream or memcpy
+    copy_label = "% of stream copy" if stream else "% of copy"
     print("# cpuattn perf report\n")
     print(f"Machine: {ctx.get('cpu', '?')}, {ctx.get('num_cpus', '?')} CPUs; "
           f"cpuattn ISA {ctx.get('cpuattn_isa', '?')}, {ctx.get('cpuattn_blocks', '')} "
@@ -120,7 +121,7 @@ def main():
     print(table(results, order, "sgemm", impls_gemm, peak, "sgemm", "GFLOP/s"))
     print(table(results, order, "softmax", ["cpuattn", "onednn", "scalar_exp"], copy,
                 "softmax (cols, total floats, aligned: 64-byte aligned buffers)",
-                "GB/s read + written", peak_label="% of stream copy" if stream else "% of copy",
+                "GB/s read + written", peak_label=copy_label,
                 peak_applies=lambda args: "total:16777216" in args))
     print(table(results, order, "attention",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], peak,
@@ -129,7 +130,7 @@ def main():
     print(table(results, order, "attention_bytes",
                 ["cpuattn", "cpuattn_composed", "onednn_composed", "naive_openblas"], copy,
                 "decoding: one query per sequence and head, Q K V read and output written",
-                "GB/s", own_peers=("cpuattn_composed",), peak_label="% of stream copy" if stream else "% of copy",
+                "GB/s", own_peers=("cpuattn_composed",), peak_label=copy_label,
                 rows_with=lambda args: "Lq:1/" in args))
     print(table(results, order, "mha", ["cpuattn", "onednn_composed"], peak,
                 "multi-head layer, projections included", "GFLOP/s"))

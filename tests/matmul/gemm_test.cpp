@@ -244,7 +244,8 @@ TEST_P(GemmIsaTest, LargeSquareMatchesOracle) {
 
 // A packed B block larger than twice the A block: every row tile of a strip also prefetches a
 // share of the next strip (the last strip the first), in a kernel instantiation of its own. 100
-// rows are 8 full tiles and an edge tile; 300 columns two blocks of 256 and 44; k three blocks.
+// rows: row blocks of two tiles, the last one ending in an edge tile; 300 columns: blocks of 256
+// (prefetching) and 44 (fits, none); k: three blocks.
 TEST_P(GemmIsaTest, BlocksLargerThanL2PrefetchTheNextStrip) {
   TuningProfile small = tiny_profile(mr(), nr());
   small.gemm.mc = 2 * mr();
