@@ -131,11 +131,12 @@ Status Context::create(const ContextOptions& options, Context* out) {
   if (const char* v = std::getenv("CPUATTN_VERBOSE"); v != nullptr && v[0] == '1') {
     std::fprintf(stderr,
                  "cpuattn: isa %s (tile %dx%d), %d %s threads, profile: %s; gemm mc/kc/nc "
-                 "%d/%d/%d, B in place up to %d KiB, L1 %d-way\n",
+                 "%d/%d/%d, B in place up to %d KiB, L1 %d-way; softmax staged up to %d columns\n",
                  isa_name(impl->isa), impl->kernels->mr, impl->kernels->nr, threads,
                  detail::threading_runtime_name(), impl->profile.source.c_str(),
                  impl->profile.gemm.mc, impl->profile.gemm.kc, impl->profile.gemm.nc,
-                 impl->profile.gemm.b_in_place_kib, impl->profile.gemm.l1_ways);
+                 impl->profile.gemm.b_in_place_kib, impl->profile.gemm.l1_ways,
+                 impl->profile.softmax_stage_max_cols);
   }
   out->impl_ = std::move(impl);
   return Status::ok();

@@ -77,8 +77,8 @@ constexpr int64_t kSoftmaxStageFloats(int64_t n) {
 // softmax_row over rows rows: x + r * ldx, bias + r * ldbias (bias may be null), y + r * ldy. One
 // call per run of rows, so short rows do not pay a call and the driver's indexing each (a third
 // of a 128-column row's instructions did). stage: kSoftmaxStageFloats(n) floats of scratch (not
-// aliasing x or y), or null. With stream, rows are streamed as in softmax_row (stage required) and
-// each prefetches the row `ahead` rows on.
+// aliasing x or y), or null (the exponentials then wait in y). With stream, rows are streamed as in
+// softmax_row (stage required) and each prefetches the row `ahead` rows on.
 using SoftmaxRowsFn = void (*)(const float* x, int64_t ldx, const float* bias, int64_t ldbias,
                                float* y, int64_t ldy, int64_t rows, int64_t n, float scale,
                                bool log, float* stage, bool stream, int64_t ahead);

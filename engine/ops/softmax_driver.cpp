@@ -89,9 +89,11 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
       float* y = p.dst + b * p.dst_strides[0] + h * p.dst_strides[1] + r0 * p.dst_strides[2];
       if (runs) {
         const int64_t valid = softmax_valid_columns(false, r0, rows, cols, key_length);
+        // Long rows in cache keep their exponentials in y (see softmax_stage_max_cols).
+        float* stage = stream || valid <= ctx.profile.softmax_stage_max_cols ? scratch : nullptr;
         if (valid > 0) {
           kt.softmax_rows(x, p.src_strides[2], bias, p.bias_strides[2], y, p.dst_strides[2], count,
-                          valid, p.scale, p.log, scratch, stream, ahead);
+                          valid, p.scale, p.log, stage, stream, ahead);
         }
         // The padding columns: streamed too, as plain stores there would read every line first
         // (rows of 2048 columns half padded ran slower than unpadded ones).

@@ -24,6 +24,10 @@ struct TuningProfile {
   int attn_kv_block = 0;      // keys per flash block (rounded to the kernel's tile)
   int attn_kv_group_kib = 0;  // K and V packed per group of heads, KiB (one head at least)
   int parallel_grain = 1;     // minimum tasks per chunk handed to one thread
+  // Softmax rows (in cache) of up to this many columns keep their exponentials in a staging
+  // buffer until the row's sum is known; longer rows keep them in the output and normalise it in
+  // place (a row, its exponentials, and the previous row's would no longer fit in L1).
+  int softmax_stage_max_cols = 0;
   std::string source;  // "defaults from caches: L1 48K L2 1024K ..." or the file it came from
 };
 

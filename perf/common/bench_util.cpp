@@ -100,14 +100,15 @@ void add_run_context() {
   benchmark::AddCustomContext("cpuattn_isa", isa_name(ctx.isa()));
   benchmark::AddCustomContext("cpuattn_profile", ctx.profile().source);
   benchmark::AddCustomContext(
-      "cpuattn_blocks", "gemm mc/kc/nc " + std::to_string(ctx.profile().gemm.mc) + "/" +
-                            std::to_string(ctx.profile().gemm.kc) + "/" +
-                            std::to_string(ctx.profile().gemm.nc) + ", B in place up to " +
-                            std::to_string(ctx.profile().gemm.b_in_place_kib) + " KiB, L1 " +
-                            std::to_string(ctx.profile().gemm.l1_ways) + "-way, attention q/kv " +
-                            std::to_string(ctx.profile().attn_q_block) + "/" +
-                            std::to_string(ctx.profile().attn_kv_block) + ", kv group " +
-                            std::to_string(ctx.profile().attn_kv_group_kib) + " KiB");
+      "cpuattn_blocks",
+      "gemm mc/kc/nc " + std::to_string(ctx.profile().gemm.mc) + "/" +
+          std::to_string(ctx.profile().gemm.kc) + "/" + std::to_string(ctx.profile().gemm.nc) +
+          ", B in place up to " + std::to_string(ctx.profile().gemm.b_in_place_kib) + " KiB, L1 " +
+          std::to_string(ctx.profile().gemm.l1_ways) + "-way, attention q/kv " +
+          std::to_string(ctx.profile().attn_q_block) + "/" +
+          std::to_string(ctx.profile().attn_kv_block) + ", kv group " +
+          std::to_string(ctx.profile().attn_kv_group_kib) + " KiB, softmax staged up to " +
+          std::to_string(ctx.profile().softmax_stage_max_cols) + " columns");
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   benchmark::AddCustomContext("OPENBLAS_CORETYPE", core ? core : "(unset)");
   benchmark::AddCustomContext("openblas_corename", openblas_get_corename());

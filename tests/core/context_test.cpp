@@ -142,7 +142,7 @@ TEST(Context, ProfileFileOverridesDefaults) {
   {
     std::ofstream f(path);
     f << "# measured\ngemm.kc = 128\nattn_kv_block=48\nattn_kv_group_kib = 256\n"
-         "gemm.b_in_place_kib = 4096\ngemm.l1_ways = 12\n";
+         "gemm.b_in_place_kib = 4096\ngemm.l1_ways = 12\nsoftmax_stage_max_cols = 0\n";
   }
   EnvGuard env("CPUATTN_PROFILE", path.c_str());
   Context ctx;
@@ -150,6 +150,7 @@ TEST(Context, ProfileFileOverridesDefaults) {
   EXPECT_EQ(ctx.profile().gemm.kc, 128);
   EXPECT_EQ(ctx.profile().gemm.b_in_place_kib, 4096);
   EXPECT_EQ(ctx.profile().gemm.l1_ways, 12);
+  EXPECT_EQ(ctx.profile().softmax_stage_max_cols, 0);
   EXPECT_EQ(ctx.profile().attn_kv_block, 48);
   EXPECT_EQ(ctx.profile().attn_kv_group_kib, 256);
   EXPECT_EQ(ctx.profile().source, path);
@@ -168,6 +169,12 @@ TEST(Context, ProfileFileOverridesDefaults) {
     f << "gemm.l1_ways = " << ways << "\n";
     f.close();
     EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument) << ways;
+  }
+  for (const char* cols : {"-1", "1048577"}) {
+    std::ofstream f(path);
+    f << "softmax_stage_max_cols = " << cols << "\n";
+    f.close();
+    EXPECT_EQ(Context::create({}, &ctx).code(), StatusCode::kInvalidArgument) << cols;
   }
   {
     std::ofstream f(path);

@@ -22,6 +22,7 @@ struct Case {
   int64_t col_stride = 1;  // > 1: columns interleaved with garbage
   int64_t row_pad = 0;
   int64_t src_offset = 0, dst_offset = 0;  // floats before the tensor: row alignments
+  int stage_max_cols = -1;                 // >= 0: the profile's softmax_stage_max_cols
 };
 
 // Runs one case on random data (or `fill` when given) and checks every element against the oracle
@@ -67,7 +68,9 @@ class SoftmaxIsaTest : public ::testing::TestWithParam<Isa> {
                  << " bias=" << c.bias << " lengths=" << c.key_lengths << " in_place=" << c.in_place
                  << " col_stride=" << c.col_stride << " offsets=" << c.src_offset << ","
                  << c.dst_offset);
-    Context ctx = make_test_context(GetParam(), threads);
+    TuningProfile profile = make_test_context(GetParam(), 1).profile();
+    if (c.stage_max_cols >= 0) profile.softmax_stage_max_cols = c.stage_max_cols;
+    Context ctx = make_test_context(GetParam(), threads, &profile);
     const int64_t cs = c.col_stride, rs = c.cols * cs + c.row_pad, hs = c.rows * rs,
                   bs = c.heads * hs, total = c.batch * bs;
     std::vector<float> src_buf(static_cast<size_t>(c.src_offset), 0.0f);
@@ -161,6 +164,42 @@ TEST_P(SoftmaxIsaTest, EveryRowAlignment) {
       c.in_place = trial % 4 == 3;
       c.src_offset = offset;
       c.dst_offset = c.in_place ? offset : (offset * 7 + trial) % 16;
+      run_case(c, rng);
+    }
+  }
+}
+
+// Rows past the profile's softmax_stage_max_cols keep their exponentials in the output and are
+// normalised there (in place of the input too): forced for every row (0) and a few columns (20)
+// at every alignment, and rows past this CPU's default limit.
+TEST_P(SoftmaxIsaTest, RowsBeyondTheStageNormaliseInTheOutput) {
+  const uint64_t seed = test_seed() + 13;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  const int limit = make_test_context(GetParam(), 1).profile().softmax_stage_max_cols;
+  int trial = 0;
+  for (int stage_max : {0, 20}) {
+    for (int64_t cols : {1, 17, 20, 21, 33, 131, 259}) {
+      for (int64_t offset = 0; offset < 16; offset += 3, ++trial) {
+        Case c;
+        c.rows = 7, c.cols = cols, c.scale = 0.8f, c.stage_max_cols = stage_max;
+        c.row_pad = trial % 2;
+        c.log = trial % 3 == 1;
+        c.bias = trial % 5 == 2;
+        c.in_place = trial % 4 == 3;
+        c.src_offset = offset;
+        c.dst_offset = c.in_place ? offset : (offset * 5 + trial) % 16;
+        run_case(c, rng);
+      }
+    }
+  }
+  for (int64_t cols : {int64_t{limit}, int64_t{limit} + 1, 2 * int64_t{limit} + 3}) {
+    for (int64_t offset : {0, 4}) {
+      Case c;
+      c.heads = 2, c.rows = 3, c.cols = cols, c.scale = 0.6f;
+      c.in_place = offset == 4;
+      c.bias = offset == 0;
+      c.src_offset = c.dst_offset = offset;
       run_case(c, rng);
     }
   }
