@@ -6,6 +6,8 @@
 #   e.g. scripts/ab.sh HEAD . softmax:128:65536 softmax:2048:65536 attention:1:12:512:64:1
 # Builds go to build-ab/ (one per commit, reused).
 set -euo pipefail
+# A failed build inside $(build_library ...) must stop the run, not measure a stale library.
+shopt -s inherit_errexit
 root=$(cd "$(dirname "$0")/.." && pwd)
 if (($# < 3)); then
   sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
