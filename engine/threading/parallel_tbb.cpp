@@ -63,8 +63,10 @@ class TbbRuntime final : public ThreadRuntime {
     for (int t = 0; t < parts; ++t) taken[t].store(false, std::memory_order_relaxed);
     const bool ran = team_ != nullptr && team_->try_run([&](int seat) {
       if (seat < parts && !taken[seat].exchange(true)) fn(seat);
+      // Reading before claiming keeps the flags' line shared between the cores once every part
+      // is taken, instead of moving it to each claimant in turn.
       for (int t = 0; t < parts; ++t) {
-        if (!taken[t].exchange(true)) fn(t);
+        if (!taken[t].load(std::memory_order_relaxed) && !taken[t].exchange(true)) fn(t);
       }
     });
     if (ran) return;

@@ -64,7 +64,12 @@ void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int
   run_parts(parts, [&](int t) {
     for (int k = 0; k < parts; ++k) {
       Cursor& c = cursors[(t + k) % parts];
-      for (int64_t i; (i = c.next.fetch_add(1, std::memory_order_relaxed)) < c.end;) fn(i, i + 1);
+      // A spent cursor is only read: claiming from it would move its line here for nothing.
+      while (c.next.load(std::memory_order_relaxed) < c.end) {
+        const int64_t i = c.next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= c.end) break;
+        fn(i, i + 1);
+      }
     }
   });
 }

@@ -60,12 +60,14 @@ struct WarmTeam::Shared {
   const int threads;
   const std::chrono::microseconds linger;
   std::unique_ptr<std::atomic<bool>[]> alive;  // seat s has a keeper (seat 0: the caller)
-  std::atomic<uint64_t> gen{0};
-  std::atomic<int> joined{0};
-  std::atomic<bool> stop{false};
-  std::atomic<int> live{0};                // keeper tasks launched and not yet returned
+  // The caller writes this line once per job, the keepers spinning on it read it.
+  alignas(64) std::atomic<uint64_t> gen{0};
   std::atomic<int> caller_cpu{-1};         // where the last job's caller ran (published by gen)
   FunctionRef<void(int)>* body = nullptr;  // published by opening gen
+  std::atomic<bool> stop{false};
+  // Written by the keepers, read by the caller at the close.
+  alignas(64) std::atomic<int> joined{0};
+  alignas(64) std::atomic<int> live{0};  // keeper tasks launched and not yet returned
   std::mutex call;
   std::mutex error_mutex;
   std::exception_ptr error;  // the first exception a keeper's body threw in this job
