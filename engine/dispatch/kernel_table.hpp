@@ -19,6 +19,9 @@ struct TileArgs {
   int64_t lda;
   const float* b;
   int64_t ldb;
+  // Non-null: B's k x nr floats are also copied here as they are read (b_copy[p * nr + j] =
+  // B(p, j)), packing the strip for the tiles after this one.
+  float* b_copy;
   float* c;
   int64_t ldc;
   int m;
@@ -118,6 +121,10 @@ struct KernelTable {
   int vector_width;
   GemmTileFn gemm_tile_cols;
   GemmTileFn gemm_tile_rows;
+  // The same with t.b_copy set: the tile also packs its strip of B (separate entries, so the
+  // tiles without a copy never test for it).
+  GemmTileFn gemm_tile_cols_copying_b;
+  GemmTileFn gemm_tile_rows_copying_b;
   PackAFn pack_a;
   PackBFn pack_b;
   AxpyRowsFn axpy_rows;

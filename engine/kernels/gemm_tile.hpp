@@ -28,9 +28,12 @@ struct GemmTile {
   // kPrefetch: the first prefetch_b_lines steps also start a line each on its way to L2 (see
   // TileArgs); a separate instantiation, as the tiles without it ran 2-3% slower with the extra
   // loop in place (128^3 to 512^3, Intel Xeon VM).
-  template <bool kRows, int kM, bool kFullM, bool kPrefetch>
+  // kCopyB: each k step's B vectors are also stored to t.b_copy (see TileArgs).
+  template <bool kRows, int kM, bool kFullM, bool kPrefetch, bool kCopyB = false>
   static inline void accumulate(const TileArgs& t, Vec (&acc)[kM][kNv]) {
     const float* b = t.b;
+    float* b_copy = t.b_copy;
+    const float* b_end = kCopyB ? t.b + t.k * t.ldb : nullptr;
     // Row r of A at base[r / 3] + (r % 3) * lda: four base pointers and one index register
     // (scaled by 4 or 8 in the address) instead of twelve offsets, which spilled out of the
     // general registers in the k loop.
@@ -49,6 +52,19 @@ struct GemmTile {
       Vec bv[kNv];
 #pragma GCC unroll 4
       for (int v = 0; v < kNv; ++v) bv[v] = Vec::load_unaligned(b + v * kW);
+      if constexpr (kCopyB) {
+        // B's rows far apart: each step's lines are requested 8 steps ahead, never past B's
+        // last row (whatever follows may be lines another core is writing).
+        const float* ahead = b + 8 * t.ldb;
+        if (ahead < b_end) {
+#pragma GCC unroll 4
+          for (int v = 0; v < kNv; ++v) __builtin_prefetch(ahead + v * kW);
+          __builtin_prefetch(ahead + kNr - 1);
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < kNv; ++v) bv[v].store_unaligned(b_copy + v * kW);
+        b_copy += kNr;
+      }
 #pragma GCC unroll 16
       for (int r = 0; r < kM; ++r) {
         const float* row = base[r / 3];
@@ -129,7 +145,7 @@ struct GemmTile {
 
   // One instantiation per (layout, rows, full rows): a shared accumulator array across the row
   // cases made GCC keep it in memory after the loop.
-  template <bool kRows, int kM, bool kFullM, bool kPrefetch = false>
+  template <bool kRows, int kM, bool kFullM, bool kPrefetch = false, bool kCopyB = false>
   static void run_tile(const TileArgs& t) {
     if (t.prefetch_c) {
       // Start the C lines' ownership requests now so they overlap the k loop: C rows ldc apart
@@ -144,7 +160,7 @@ struct GemmTile {
 #pragma GCC unroll 4
       for (int v = 0; v < kNv; ++v) acc[r][v] = Vec(0.0f);
     }
-    accumulate<kRows, kM, kFullM, kPrefetch>(t, acc);
+    accumulate<kRows, kM, kFullM, kPrefetch, kCopyB>(t, acc);
     if constexpr (kM == kMr && kFullM) {
       if (t.n == kNr) {
         store_full(t, acc);
@@ -197,6 +213,24 @@ struct GemmTile {
 #pragma GCC unroll 4
     for (int v = 0; v < kNv; ++v) (acc0[v] + acc1[v]).store_aligned(tile + v * kW);
     store_edge(t, tile);
+  }
+
+  // B copied out on its own, for the tiles without a copying instantiation.
+  static void copy_b(const TileArgs& t) {
+    for (int64_t p = 0; p < t.k; ++p) {
+      std::copy(t.b + p * t.ldb, t.b + p * t.ldb + kNr, t.b_copy + p * kNr);
+    }
+  }
+
+  // run() for a tile that also copies its strip of B to t.b_copy (non-null).
+  template <bool kRows>
+  static void run_copying_b(const TileArgs& t) {
+    if (t.m == kMr && t.n == kNr && t.prefetch_b == nullptr) {
+      run_tile<kRows, kMr, true, false, true>(t);
+      return;
+    }
+    copy_b(t);
+    run<kRows>(t);
   }
 
   template <bool kRows>

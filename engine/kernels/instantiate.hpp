@@ -28,6 +28,8 @@ KernelTable make_kernel_table(Isa isa, const char* name) {
   t.vector_width = static_cast<int>(xsimd::batch<float, Arch>::size);
   t.gemm_tile_cols = &GemmTile<Arch>::template run<false>;
   t.gemm_tile_rows = &GemmTile<Arch>::template run<true>;
+  t.gemm_tile_cols_copying_b = &GemmTile<Arch>::template run_copying_b<false>;
+  t.gemm_tile_rows_copying_b = &GemmTile<Arch>::template run_copying_b<true>;
   t.pack_a = &Pack<Arch>::pack_a;
   t.pack_b = &Pack<Arch>::pack_b;
   t.axpy_rows = &AxpyRows<Arch>::run;

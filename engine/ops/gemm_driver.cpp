@@ -137,15 +137,30 @@ std::size_t tail_floats(const Plan& plan) {
   return static_cast<std::size_t>(plan.kc * plan.nr);
 }
 
+// Whether the first row tile of each strip packs B as it reads it (the microkernel's copying
+// variant), instead of a packing pass before the block: the kernel's store port is idle, and the
+// pass took 6% of 128^3. Intel Xeon VM, interleaved medians, buffers 16 bytes off a line, 1
+// thread: 128^3 +1-2% (aligned +2-5%), 160^3 +3-6%, 256^3 +2-4%, 512^3 +0-1%; 2 threads even to
+// +3%. Not for B transposed (a gather), nor for blocks larger than L2, which come from memory:
+// the packing pass walks them row by row, a tile a strip at a time, its rows far apart.
+bool packs_b_in_tiles(const Plan& plan, const GemmProblem& p, int64_t kcur, int64_t cols) {
+  return plan.pack_b && p.b_cs == 1 && kcur * cols <= 2 * plan.mc * plan.kc &&
+         p.b_rs * static_cast<int64_t>(sizeof(float)) < 4096;
+}
+
 // C[i0:i1, j0:j1] for one kc block; b is the packed B of columns [j0, j1) (or null: B in place).
+// copy_b: bpack's whole strips are not packed yet; the first row tile of each copies its strip
+// there as it reads it from B (the partial last strip is packed already).
 void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i1, int64_t j0,
-                   int64_t j1, int64_t pc, int64_t kcur, float beta, const float* bpack,
+                   int64_t j1, int64_t pc, int64_t kcur, float beta, float* bpack, bool copy_b,
                    float* apack, float* tail) {
   const KernelTable& kt = *plan.kt;
   if (plan.a_source == ASource::kPacked) {
     kt.pack_a(p.a + i0 * p.a_rs + pc * p.a_cs, p.a_rs, p.a_cs, i1 - i0, kcur, 1.0f, apack);
   }
-  const GemmTileFn tile = plan.a_source == ASource::kRows ? kt.gemm_tile_rows : kt.gemm_tile_cols;
+  const bool rows = plan.a_source == ASource::kRows;
+  const GemmTileFn tile = rows ? kt.gemm_tile_rows : kt.gemm_tile_cols;
+  const GemmTileFn copying_tile = rows ? kt.gemm_tile_rows_copying_b : kt.gemm_tile_cols_copying_b;
   // Strip jr of B: packed, in place, or (a narrow last strip in place) padded into tail.
   auto b_strip = [&](int64_t jr, int64_t* ldb) -> const float* {
     const int64_t nn = std::min(plan.nr, j1 - jr);
@@ -164,6 +179,11 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
   auto run = [&](int64_t ir, int64_t jr, const float* b, int64_t ldb, const float* pf = nullptr,
                  int64_t pf_lines = 0) {
     TileArgs t{};
+    if (copy_b && ir == i0 && jr + plan.nr <= j1) {  // read B in place, packing the strip
+      t.b_copy = bpack + ((jr - j0) / plan.nr) * kcur * plan.nr;
+      b = p.b + pc * p.b_rs + jr;
+      ldb = p.b_rs;
+    }
     t.prefetch_b = pf;
     t.prefetch_b_lines = pf_lines;
     t.k = kcur;
@@ -191,7 +211,7 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
     t.beta = beta;
     t.row_scale = nullptr;
     t.prefetch_c = plan.prefetch_c;
-    tile(t);
+    (t.b_copy != nullptr ? copying_tile : tile)(t);
   };
   if (plan.rows_outer) {
     for (int64_t ir = i0; ir < i1; ir += plan.tile_rows) {
@@ -345,13 +365,20 @@ void run_task(const Plan& plan, const Grid& g, const GemmProblem& p, int64_t tas
     for (int64_t pc = 0; pc < p.k; pc += plan.kc) {
       const int64_t kcur = std::min(plan.kc, p.k - pc);
       const float beta = pc == 0 ? p.beta : 1.0f;
-      if (plan.pack_b) {
+      const bool copy_b = packs_b_in_tiles(plan, p, kcur, j1 - jc);
+      if (copy_b) {  // the partial last strip only; the first row tile packs the others
+        const int64_t whole = (j1 - jc) / plan.nr * plan.nr;
+        if (whole < j1 - jc) {
+          plan.kt->pack_b(p.b + pc * p.b_rs + jc + whole, p.b_rs, 1, kcur, j1 - jc - whole, 1.0f,
+                          bpack + whole * kcur);
+        }
+      } else if (plan.pack_b) {
         plan.kt->pack_b(p.b + pc * p.b_rs + jc * p.b_cs, p.b_rs, p.b_cs, kcur, j1 - jc, 1.0f,
                         bpack);
       }
       for (int64_t ic = i_begin; ic < i_end; ic += mc) {
-        compute_block(plan, p, ic, std::min(i_end, ic + mc), jc, j1, pc, kcur, beta, bpack, apack,
-                      tail);
+        compute_block(plan, p, ic, std::min(i_end, ic + mc), jc, j1, pc, kcur, beta, bpack,
+                      copy_b && ic == i_begin, apack, tail);
       }
     }
   }

@@ -143,6 +143,30 @@ TEST_P(GemmIsaTest, SetConflictingRowStrides) {
   }
 }
 
+// Blocks of B that fit in L2 are packed by the first row tile of each strip as it reads B
+// (gemm_driver's packs_b_in_tiles), the later tiles and row blocks reading the packed strip:
+// row panels outer and strips outer, a partial last strip (packed beforehand), two row blocks,
+// two k blocks; A read a column at a time (A transposed, narrow C); and first tiles of 2/3 mr
+// rows (AVX-512's 12-row tiles with rows of A in one L1 set of an 8-way L1), which copy B before
+// they compute.
+TEST_P(GemmIsaTest, FirstRowTilesPackBAsTheyRead) {
+  const uint64_t seed = test_seed() + 9;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  TuningProfile eight_way = make_test_context(GetParam(), 1).profile();
+  eight_way.gemm.l1_ways = 8;
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(::testing::Message() << threads << " threads");
+    const Context ctx = make_test_context(GetParam(), threads);
+    check_gemm(ctx, Shape{301, 517, 64, false, false, 1.0f, 0.0f, 0}, rng);
+    check_gemm(ctx, Shape{200, 150, 300, false, false, -0.5f, 0.75f, 3}, rng);
+    check_gemm(ctx, Shape{100, 70, 1100, false, false, 1.0f, 1.0f, 1}, rng);
+    check_gemm(ctx, Shape{200, 50, 300, true, false, 2.0f, 0.0f, 0}, rng);
+    const Context conflicting = make_test_context(GetParam(), threads, &eight_way);
+    check_gemm(conflicting, Shape{60, 100, 300, false, false, 1.0f, 0.0f, 1024 - 300}, rng);
+  }
+}
+
 // k <= 128 with B packed runs row panels outer, B strips inner (gemm_driver's kShortK).
 TEST_P(GemmIsaTest, ShortKRowPanelsOuter) {
   Context ctx = make_test_context(GetParam(), 2);
