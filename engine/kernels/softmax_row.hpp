@@ -271,10 +271,21 @@ struct SoftmaxRow {
   // (may be null), next_rows: row r's pass 2 prefetches next + r ldx for r < next_rows. pending: a
   // row from before, normalised here; on return the group's last plain row, which the caller passes
   // to the next group or finishes with drain_from.
+  using LineCarry = typename StreamStore<Arch>::LineCarry;
+  // A streamed row's output: through carry (rows contiguous in y), or on its own.
+  static void stream_out(const float* e, float s, float* y, int64_t n, LineCarry* carry) {
+    if (carry != nullptr) {
+      StreamStore<Arch>::scale_carrying(e, s, y, n, *carry);
+    } else {
+      StreamStore<Arch>::scale(e, s, y, n);
+    }
+  }
+
   template <bool kBias>
   static void run_rows(const float* x, int64_t ldx, const float* bias, int64_t ldbias, float* y,
                        int64_t ldy, int rows, int64_t n, float scale, bool log, float* stage,
-                       bool stream, const float* next, int next_rows, Pending& pending) {
+                       bool stream, const float* next, int next_rows, Pending& pending,
+                       LineCarry* carry = nullptr) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     float mx[kMaxGroup], sums[kMaxGroup];
     auto bias_row = [&](int r) { return kBias ? bias + r * ldbias : nullptr; };
@@ -300,8 +311,8 @@ struct SoftmaxRow {
           if (gathered) {
             sums[r] = sum;
           } else {
-            StreamStore<Arch>::scale(e + AlignedRowAvx512<Arch>::lanes_before(xr), 1.0f / sum,
-                                     y + r * ldy, n);
+            stream_out(e + AlignedRowAvx512<Arch>::lanes_before(xr), 1.0f / sum, y + r * ldy, n,
+                       carry);
           }
           continue;
         }
@@ -324,7 +335,7 @@ struct SoftmaxRow {
         log_normalise<kBias>(x + r * ldx, bias_row(r), y + r * ldy, n, scale,
                              mx[r] + std::log(sum));
       } else if (stream) {
-        StreamStore<Arch>::scale(stage, 1.0f / sum, y + r * ldy, n);
+        stream_out(stage, 1.0f / sum, y + r * ldy, n, carry);
       } else {
         pending = Pending{e_out, y + r * ldy, 1.0f / sum, slot};
       }
@@ -349,7 +360,7 @@ struct SoftmaxRow {
       if (mx[r] == -kInf)
         fill_masked<kBias>(x + r * ldx, bias_row(r), out + r * ldo, n, scale, log);
     }
-    if (gathered) StreamStore<Arch>::scale(out, 1.0f, y, rows * n);  // a copy: times 1 is exact
+    if (gathered) stream_out(out, 1.0f, y, rows * n, carry);  // a copy: times 1 is exact
   }
 
   // A row whose max is -inf: 0 (or -inf for log), NaN if any t is NaN (the vector max skips NaN).
@@ -394,6 +405,10 @@ struct SoftmaxRow {
                            float* stage, bool stream, int64_t ahead) {
     const int group = group_rows(n, stream);
     Pending pending;  // carried from group to group
+    // Streamed rows contiguous in y hand the line they end in to the next row (LineCarry): of the
+    // run, only the last row's last line is written with plain stores.
+    LineCarry carry;
+    LineCarry* const carrying = stream && ldy == n ? &carry : nullptr;
     // Of a gathered group only the last row ends on a line written with plain stores.
     const bool gathered = gathers(stream, bias != nullptr, log, scale, group, ldy, n);
     for (int64_t r = 0; r < rows; r += group) {
@@ -404,16 +419,20 @@ struct SoftmaxRow {
       const float* next = next_rows > 0 ? x + (r + ahead) * ldx : nullptr;
       for (int j = 0; j < next_rows; ++j) {
         const int64_t q = r + ahead + j;
-        if (!gathered || (q + 1) % group == 0 || q + 1 == rows) prefetch_plain_tail(y + q * ldy, n);
+        const bool plain_tail = carrying != nullptr
+                                    ? q + 1 == rows
+                                    : !gathered || (q + 1) % group == 0 || q + 1 == rows;
+        if (plain_tail) prefetch_plain_tail(y + q * ldy, n);
       }
       if (bias != nullptr) {
         run_rows<true>(x + r * ldx, ldx, bias + r * ldbias, ldbias, y + r * ldy, ldy, g, n, scale,
-                       log, stage, stream, next, next_rows, pending);
+                       log, stage, stream, next, next_rows, pending, carrying);
       } else {
         run_rows<false>(x + r * ldx, ldx, nullptr, 0, y + r * ldy, ldy, g, n, scale, log, stage,
-                        stream, next, next_rows, pending);
+                        stream, next, next_rows, pending, carrying);
       }
     }
+    StreamStore<Arch>::flush(carry);
     drain_from(pending, 0, n);
   }
 };

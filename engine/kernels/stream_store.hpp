@@ -53,6 +53,56 @@ struct StreamStore {
     scale_plain(x, s, y, l.body_end, n);
   }
 
+  // The floats of one 64-byte line of y that a row's last partial line holds, kept back until the
+  // next row, which starts in the same line when rows are contiguous in y, completes it: the whole
+  // line then goes out as one non-temporal store instead of plain stores from both rows, each of
+  // which read the line from memory first. Intel Xeon VM, 16 Mi floats 16 bytes off a line,
+  // interleaved medians: 1 thread 128 columns +6%, 512 +9.5%, 2048 +3%, 8192 +2%; 2 threads +8%,
+  // +11%, +5.5%, +1.5%; aligned rows (nothing carried) even.
+  struct LineCarry {
+    float* line = nullptr;  // null: nothing held
+    int count = 0;          // lanes [0, count) of line, in v
+    alignas(64) float v[16];
+  };
+
+  // Writes what carry holds with plain stores.
+  static void flush(LineCarry& carry) {
+    if (carry.line != nullptr) std::copy(carry.v, carry.v + carry.count, carry.line);
+    carry.line = nullptr;
+  }
+
+  // scale for one of a run of rows contiguous in y: the row's head completes the line carry holds
+  // when that line ends where y starts, and its tail is held for the next row (flush after the
+  // run's last row).
+  static void scale_carrying(const float* x, float s, float* y, int64_t n, LineCarry& carry) {
+    constexpr int kLineFloats = 16;
+    const Lines l = lines(y, n);
+    if (l.head == n) {  // y ends before a line boundary, or cannot be aligned
+      flush(carry);
+      scale_plain(x, s, y, 0, n);
+      return;
+    }
+    const int missing = static_cast<int>(kLineFloats - l.head);
+    if (l.head > 0 && carry.line == y - missing && carry.count == missing) {
+      for (int j = 0; j < l.head; ++j) carry.v[missing + j] = x[j] * s;
+      for (int i = 0; i < kLineFloats; i += kW)
+        store(carry.line + i, Vec::load_aligned(carry.v + i));
+      carry.line = nullptr;
+    } else {
+      flush(carry);
+      scale_plain(x, s, y, 0, l.head);
+    }
+    const Vec vs(s);
+    for (int64_t i = l.head; i < l.body_end; i += kW) {
+      store(y + i, Vec::load_unaligned(x + i) * vs);
+    }
+    if (l.body_end < n) {
+      carry.line = y + l.body_end;
+      carry.count = static_cast<int>(n - l.body_end);
+      for (int j = 0; j < carry.count; ++j) carry.v[j] = x[l.body_end + j] * s;
+    }
+  }
+
   // y[i] = value for n floats, split into lines as in scale (the masked columns of streamed rows).
   static void fill(float* y, int64_t n, float value) {
     const Lines l = lines(y, n);

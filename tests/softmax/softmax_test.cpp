@@ -528,6 +528,39 @@ TEST_P(SoftmaxIsaTest, LargeOutputsStreamGroupsOfShortRows) {
   }
 }
 
+// Streamed rows contiguous in the output hand the partial line they end in to the next row, which
+// completes it (StreamStore::LineCarry): every element checked at row lengths and offsets that
+// split lines between rows, with fully masked rows (one alone, several together), a NaN row, a
+// max beyond the folded exponent, a bias (the generic row path), in place, and rows a whole
+// number of lines long (nothing carried).
+TEST_P(SoftmaxIsaTest, LargeOutputsCarryLinesBetweenRows) {
+  std::mt19937_64 rng(test_seed() + 12);
+  struct Layout {
+    int64_t cols, src_offset, dst_offset;
+    bool bias, in_place;
+  };
+  for (const Layout& l : {Layout{300, 1, 1, false, false}, Layout{513, 0, 4, false, false},
+                          Layout{257, 4, 4, false, true}, Layout{1000, 2, 7, true, false},
+                          Layout{512, 0, 3, false, false}, Layout{512, 0, 0, false, false}}) {
+    Case c;
+    c.cols = l.cols;
+    c.rows = (int64_t{16} << 20) / (4 * c.cols) + 5;  // >= 16 MiB out
+    c.scale = 0.75f;
+    c.src_offset = l.src_offset;
+    c.dst_offset = l.in_place ? l.src_offset : l.dst_offset;
+    c.bias = l.bias;
+    c.in_place = l.in_place;
+    std::vector<float> fill = random_floats(rng, static_cast<size_t>(c.rows * c.cols), -6, 6);
+    auto row = [&](int64_t r) { return fill.begin() + r * c.cols; };
+    std::fill(row(3), row(3) + c.cols, -kInf);
+    std::fill(row(16), row(19) + c.cols, -kInf);
+    row(21)[c.cols / 2] = std::numeric_limits<float>::quiet_NaN();
+    row(40)[c.cols - 1] = 1e5f;
+    std::fill(row(c.rows - 1), row(c.rows - 1) + c.cols, -kInf);  // the run ends masked
+    run_case(c, rng, &fill);
+  }
+}
+
 // The streaming path (>= 16 MiB of output, rows of at least softmax_stream_min_columns: 128) to a
 // vector-aligned and to an unaligned destination, rows of a whole number of lines and not (130,
 // 257, 513: every row starts at another offset in its line), on both sides of AVX-512's grouping
