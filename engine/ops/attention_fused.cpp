@@ -303,14 +303,18 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
   const KernelTable& kt = *ctx.kernels;
   // Task t of a unit: head-major, so consecutive tasks share their K and V in L2 (qb-major ran 7%
   // slower at 4 x 12 x 512^2); within a head the largest causal blocks come first, so a schedule
-  // ends on small ones.
+  // ends on small ones. Units and tasks go out with the static schedule: each thread packs and runs
+  // the same contiguous share in every call (then helps the others), which keeps the K and V it
+  // packed in its own caches. Intel Xeon VM, 2 threads, interleaved medians against the dynamic
+  // schedule: 12 x 512^2 +2.6% (causal +1.6%), 4 x 12 x 128^2 +2.9%, decoding (8 x 32 heads,
+  // 4096 keys) +5%, grouped (8 kv heads) +6.7%; 16 x 2048^2 causal and 2 x 8 x 1024^2 even.
   auto run_task = [&](int64_t unit_index, int64_t t, const float* unit, float* work) {
     const int64_t b = unit_index / p.heads_kv;
     const int64_t h = unit_index % p.heads_kv * ratio + t / nqb * blk.heads_per_task;
     run_block(kt, blk, p, b, h, nqb - 1 - t % nqb, unit, work);
   };
   if (blk.one_task_per_unit) {
-    ctx.runtime->parallel_for(units, 1, [&](int64_t begin, int64_t end) {
+    ctx.runtime->parallel_for_static(units, [&](int64_t begin, int64_t end) {
       float* work = ws.worker(worker_index());
       float* unit = work + blk.total;
       for (int64_t u = begin; u < end; ++u) {
@@ -325,20 +329,20 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
   for (int64_t u0 = 0; u0 < units; u0 += blk.units_per_group) {
     const int64_t nu = std::min(blk.units_per_group, units - u0);
     if (blk.pack_kv)
-      ctx.runtime->parallel_for(nu, 1, [&](int64_t begin, int64_t end) {
+      ctx.runtime->parallel_for_static(nu, [&](int64_t begin, int64_t end) {
         for (int64_t u = begin; u < end; ++u) {
           pack_unit(kt, blk, p, (u0 + u) / p.heads_kv, (u0 + u) % p.heads_kv,
                     ws.shared() + u * blk.unit_floats);
         }
       });
-    ctx.runtime->parallel_for(
-        nu * blk.tasks_per_unit, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
-          float* work = ws.worker(worker_index());
-          for (int64_t t = begin; t < end; ++t) {
-            const int64_t u = t / blk.tasks_per_unit;
-            run_task(u0 + u, t % blk.tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
-          }
-        });
+    const int64_t tasks = nu * blk.tasks_per_unit, grain = ctx.profile.parallel_grain;
+    ctx.runtime->parallel_for_static((tasks + grain - 1) / grain, [&](int64_t first, int64_t last) {
+      float* work = ws.worker(worker_index());
+      for (int64_t t = first * grain; t < std::min(tasks, last * grain); ++t) {
+        const int64_t u = t / blk.tasks_per_unit;
+        run_task(u0 + u, t % blk.tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
+      }
+    });
   }
 }
 
