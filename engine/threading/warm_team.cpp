@@ -60,7 +60,9 @@ struct WarmTeam::Shared {
   const int threads;
   const std::chrono::microseconds linger;
   std::unique_ptr<std::atomic<bool>[]> alive;  // seat s has a keeper (seat 0: the caller)
-  // The caller writes this line once per job, the keepers spinning on it read it.
+  // The caller writes this line once per job, the keepers spinning on it read it; the keepers'
+  // counters each have a line of their own (sharing one, an empty 2-thread call took 0.95 us on
+  // the Intel Xeon VM, 0.71 apart; 0.63 with the claims in parallel_for_static read first).
   alignas(64) std::atomic<uint64_t> gen{0};
   std::atomic<int> caller_cpu{-1};         // where the last job's caller ran (published by gen)
   FunctionRef<void(int)>* body = nullptr;  // published by opening gen
