@@ -146,6 +146,21 @@ TEST_P(SoftmaxIsaTest, ManyRowLengths) {
   }
 }
 
+// A case of `cols` columns whose options vary with the trial number: odd row strides (the rows of
+// one call start at different alignments), log-softmax, a bias, in place; the source `offset`
+// floats past a vector boundary, the destination at another offset (spread by dst_step).
+Case varied_case(int trial, int64_t cols, int64_t offset, int64_t dst_step) {
+  Case c;
+  c.cols = cols;
+  c.row_pad = trial % 2;
+  c.log = trial % 3 == 1;
+  c.bias = trial % 5 == 2;
+  c.in_place = trial % 4 == 3;
+  c.src_offset = offset;
+  c.dst_offset = c.in_place ? offset : (offset * dst_step + trial) % 16;
+  return c;
+}
+
 // Every offset of source and destination from a vector boundary (row ends and tails fall at every
 // lane), in place too, rows just over a vector and longer, groups of rows normalised under the
 // next row's exp pass.
@@ -156,14 +171,8 @@ TEST_P(SoftmaxIsaTest, EveryRowAlignment) {
   int trial = 0;
   for (int64_t cols : {16, 17, 20, 31, 33, 47, 128, 131, 259}) {
     for (int64_t offset = 0; offset < 16; ++offset, ++trial) {
-      Case c;
-      c.rows = 9, c.cols = cols, c.scale = 0.9f;
-      c.row_pad = trial % 2;  // odd strides: the rows of one call start at different alignments
-      c.log = trial % 3 == 1;
-      c.bias = trial % 5 == 2;
-      c.in_place = trial % 4 == 3;
-      c.src_offset = offset;
-      c.dst_offset = c.in_place ? offset : (offset * 7 + trial) % 16;
+      Case c = varied_case(trial, cols, offset, 7);
+      c.rows = 9, c.scale = 0.9f;
       run_case(c, rng);
     }
   }
@@ -181,14 +190,8 @@ TEST_P(SoftmaxIsaTest, RowsBeyondTheStageNormaliseInTheOutput) {
   for (int stage_max : {0, 20}) {
     for (int64_t cols : {1, 17, 20, 21, 33, 131, 259}) {
       for (int64_t offset = 0; offset < 16; offset += 3, ++trial) {
-        Case c;
-        c.rows = 7, c.cols = cols, c.scale = 0.8f, c.stage_max_cols = stage_max;
-        c.row_pad = trial % 2;
-        c.log = trial % 3 == 1;
-        c.bias = trial % 5 == 2;
-        c.in_place = trial % 4 == 3;
-        c.src_offset = offset;
-        c.dst_offset = c.in_place ? offset : (offset * 5 + trial) % 16;
+        Case c = varied_case(trial, cols, offset, 5);
+        c.rows = 7, c.scale = 0.8f, c.stage_max_cols = stage_max;
         run_case(c, rng);
       }
     }
