@@ -108,7 +108,8 @@ struct Pack {
   // each miss in turn otherwise, which the hardware prefetcher does not foresee.
   static void transpose_panel(const float* src, int64_t lane_stride, int64_t nl, int64_t depth,
                               int64_t after, float scale, float* dst, int64_t width) {
-    constexpr int kT = Block::kSize;
+    // Never called without a vector transpose (kSize 0); 1 keeps the division defined there.
+    constexpr int kT = Block::kSize > 0 ? Block::kSize : 1;
     const int64_t whole = depth / kT * kT;
     for (int64_t l0 = 0; l0 < nl; l0 += kT) {
       const int lanes = static_cast<int>(std::min<int64_t>(kT, nl - l0));
