@@ -122,7 +122,7 @@ struct KernelTable {
   GemmTileFn gemm_tile_cols;
   GemmTileFn gemm_tile_rows;
   // The same with t.b_copy set: the tile also packs its strip of B (separate entries, so the
-  // tiles without a copy never test for it).
+  // tiles without a copy never test for it: a test in run() cost 8% at 96^3, where none copies).
   GemmTileFn gemm_tile_cols_copying_b;
   GemmTileFn gemm_tile_rows_copying_b;
   PackAFn pack_a;

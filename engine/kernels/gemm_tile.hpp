@@ -33,7 +33,8 @@ struct GemmTile {
   static inline void accumulate(const TileArgs& t, Vec (&acc)[kM][kNv]) {
     const float* b = t.b;
     float* b_copy = t.b_copy;
-    const float* b_end = kCopyB ? t.b + t.k * t.ldb : nullptr;
+    // Steps whose row 8 steps ahead is still one of B's (see below).
+    int64_t ahead_rows = kCopyB ? t.k - 8 : 0;
     // Row r of A at base[r / 3] + (r % 3) * lda: four base pointers and one index register
     // (scaled by 4 or 8 in the address) instead of twelve offsets, which spilled out of the
     // general registers in the k loop.
@@ -55,8 +56,8 @@ struct GemmTile {
       if constexpr (kCopyB) {
         // B's rows far apart: each step's lines are requested 8 steps ahead, never past B's
         // last row (whatever follows may be lines another core is writing).
-        const float* ahead = b + 8 * t.ldb;
-        if (ahead < b_end) {
+        if (ahead_rows-- > 0) {
+          const float* ahead = b + 8 * t.ldb;
 #pragma GCC unroll 4
           for (int v = 0; v < kNv; ++v) __builtin_prefetch(ahead + v * kW);
           __builtin_prefetch(ahead + kNr - 1);

@@ -26,8 +26,9 @@ struct TuningProfile {
   int parallel_grain = 1;     // minimum tasks per chunk handed to one thread
   // Softmax rows (in cache) of up to this many columns keep their exponentials in a staging
   // buffer until the row's sum is known; longer rows keep them in the output and normalise it in
-  // place (a row, its exponentials, and the previous row's would no longer fit in L1).
-  int softmax_stage_max_cols = 0;
+  // place (a row, its exponentials, and the previous row's would no longer fit in L1). The
+  // default profile takes it from the L1 size (L1 / 16 bytes); 2048 suits a 32 KiB L1.
+  int softmax_stage_max_cols = 2048;
   std::string source;  // "defaults from caches: L1 48K L2 1024K ..." or the file it came from
 };
 
