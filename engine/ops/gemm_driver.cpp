@@ -137,6 +137,12 @@ std::size_t tail_floats(const Plan& plan) {
   return static_cast<std::size_t>(plan.kc * plan.nr);
 }
 
+// Whether a packed B block of kcur x cols floats is larger than L2: twice the A block, which is
+// sized to half of it. Such blocks come from L3 or memory a strip at a time.
+bool b_block_exceeds_l2(const Plan& plan, int64_t kcur, int64_t cols) {
+  return kcur * cols > 2 * plan.mc * plan.kc;
+}
+
 // Whether the first row tile of each strip packs B as it reads it (the microkernel's copying
 // variant), instead of a packing pass before the block: the kernel's store port is idle, and the
 // pass took 6% of 128^3. Intel Xeon VM, interleaved medians, buffers 16 bytes off a line, 1
@@ -144,7 +150,7 @@ std::size_t tail_floats(const Plan& plan) {
 // +3%. Not for B transposed (a gather), nor for blocks larger than L2, which come from memory:
 // the packing pass walks them row by row, a tile a strip at a time, its rows far apart.
 bool packs_b_in_tiles(const Plan& plan, const GemmProblem& p, int64_t kcur, int64_t cols) {
-  return plan.pack_b && p.b_cs == 1 && kcur * cols <= 2 * plan.mc * plan.kc &&
+  return plan.pack_b && p.b_cs == 1 && !b_block_exceeds_l2(plan, kcur, cols) &&
          p.b_rs * static_cast<int64_t>(sizeof(float)) < 4096;
 }
 
@@ -222,11 +228,12 @@ void compute_block(const Plan& plan, const GemmProblem& p, int64_t i0, int64_t i
       }
     }
   } else {
-    // A packed block larger than L2 (twice the A block, which is sized to half of it) comes
-    // from L3 a strip at a time: each row tile prefetches its share of the next strip into L2,
-    // so the strip's first tile does not wait on it. Intel Xeon VM (2 MiB L2), 1 thread: 1024^3
-    // +4%, 2048^3 +7%; prefetching blocks that fit in L2 cost up to 3% (256^3).
-    const bool prefetch = plan.pack_b && kcur * (j1 - j0) > 2 * plan.mc * plan.kc;
+    // A packed block larger than L2 comes from L3 a strip at a time: each row tile prefetches
+    // its share of the next strip into L2, so the strip's first tile does not wait on it. Intel
+    // Xeon VM (2 MiB L2), 1 thread: 1024^3 +4%, 2048^3 +7%; prefetching blocks that fit in L2
+    // cost up to 3% (256^3). (Blocks that fit are the ones packs_b_in_tiles may copy: the copying
+    // tiles never prefetch.)
+    const bool prefetch = plan.pack_b && b_block_exceeds_l2(plan, kcur, j1 - j0);
     constexpr int64_t kLineFloats = 64 / sizeof(float);
     const int64_t strip_lines = kcur * plan.nr / kLineFloats;
     const int64_t tiles = ceil_div(i1 - i0, plan.tile_rows);
