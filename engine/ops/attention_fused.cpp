@@ -179,6 +179,22 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
   std::fill(m, m + qn_pad, kNegInf);
   std::fill(l, l + qn_pad, 0.0f);
 
+  // The microkernels' arguments, set up once and the fields that vary rewritten per tile: a
+  // TileArgs{} per tile was zeroed with `rep stos`, whose stores cannot forward to the kernel's
+  // loads, which then waited for all older stores to drain (see gemm_driver.cpp).
+  TileArgs score_tile{};  // S^T = K Q^T, tile by tile
+  score_tile.k = D;
+  score_tile.lda = ldk;
+  score_tile.ldb = nr;
+  score_tile.ldc = bq;
+  score_tile.n = static_cast<int>(nr);
+  score_tile.alpha = 1.0f;
+  TileArgs value_tile{};  // O = alpha O + P V
+  value_tile.lda = bq;
+  value_tile.ldc = blk.dv_pad;
+  value_tile.n = static_cast<int>(nr);
+  value_tile.alpha = 1.0f;
+
   bool first = true;
   for (int64_t j0 = 0; j0 < kv_end; j0 += blk.bk) {
     const int64_t nk = std::min(blk.bk, kv_end - j0);
@@ -197,18 +213,11 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
           // Causal: a tile whose first key is past every query of the panel is all masked; the
           // mask fill below writes its -inf.
           if (p.causal && j0 + jr > i0 + qc + nr - 1 + offset) continue;
-          TileArgs t{};
-          t.k = D;
-          t.a = kbase + (j0 + jr) * ldk;
-          t.lda = ldk;
-          t.b = q_panel + qc * D;
-          t.ldb = nr;
-          t.c = st + jr * bq + qc;
-          t.ldc = bq;
-          t.m = static_cast<int>(std::min(mr, nk - jr));
-          t.n = static_cast<int>(nr);
-          t.alpha = 1.0f;
-          kt.gemm_tile_rows(t);
+          score_tile.a = kbase + (j0 + jr) * ldk;
+          score_tile.b = q_panel + qc * D;
+          score_tile.c = st + jr * bq + qc;
+          score_tile.m = static_cast<int>(std::min(mr, nk - jr));
+          kt.gemm_tile_rows(score_tile);
         }
       }
     }
@@ -251,20 +260,15 @@ void run_block(const KernelTable& kt, const Blocks& blk, const AttentionProblem&
     }
     for (int64_t dc = 0; dc < Dv; dc += nr) {
       for (int64_t ir = 0; ir < qn; ir += mr) {
-        TileArgs t{};
         // Causal: keys past the tile's last query have p = 0 exactly; stop the sum there.
-        t.k = p.causal ? std::clamp<int64_t>(i0 + ir + mr + offset - j0, 0, nk) : nk;
-        t.a = st + ir;
-        t.lda = bq;
-        t.b = v_block + dc * v_step;
-        t.ldb = v_ld;
-        t.c = o + ir * blk.dv_pad + dc;
-        t.ldc = blk.dv_pad;
-        t.m = static_cast<int>(std::min(mr, qn - ir));
-        t.n = static_cast<int>(nr);
-        t.alpha = 1.0f;
-        t.row_scale = first ? nullptr : alpha + ir;
-        kt.gemm_tile_cols(t);
+        value_tile.k = p.causal ? std::clamp<int64_t>(i0 + ir + mr + offset - j0, 0, nk) : nk;
+        value_tile.a = st + ir;
+        value_tile.b = v_block + dc * v_step;
+        value_tile.ldb = v_ld;
+        value_tile.c = o + ir * blk.dv_pad + dc;
+        value_tile.m = static_cast<int>(std::min(mr, qn - ir));
+        value_tile.row_scale = first ? nullptr : alpha + ir;
+        kt.gemm_tile_cols(value_tile);
       }
     }
     first = false;
