@@ -27,6 +27,7 @@ enum class ASource { kPacked, kRows, kCols };
 struct Plan {
   const KernelTable* kt;
   int64_t mr, nr, mc, kc, nc;
+  int64_t row_block;  // rows per A block: mc, or fewer for rows of A read in place far apart
   ASource a_source;
   int64_t tile_rows;  // rows per microkernel call: mr, or fewer for rows crowding one L1 set
   bool pack_b;
@@ -88,6 +89,15 @@ Plan make_plan(const ContextImpl& ctx, const GemmProblem& p) {
     plan.a_source = ASource::kCols;
   } else {
     plan.a_source = ASource::kPacked;
+  }
+  // A block read in place whose rows are further apart than kc floats takes mc x lda floats
+  // worth of L2's sets, not mc x kc: at 2048^3 (kc 1024) the half rows of A fill every way of
+  // half the sets, and the B strips and C lines that map there evict them. Such blocks get
+  // fewer rows, kc / lda of mc. Intel Xeon VM (2 MiB L2, mc 252), 1 thread, interleaved:
+  // 2048^3 with mc 60 / 84 / 120 / 168 / 204 +2.0 / +2.7 / +2.1 / +1.1 / +1.0%.
+  plan.row_block = plan.mc;
+  if (plan.a_source == ASource::kRows && p.a_rs > plan.kc) {
+    plan.row_block = std::max(plan.mr, plan.mc * plan.kc / p.a_rs / plan.mr * plan.mr);
   }
   // In-place rows that share one L1 set go 2/3 mr at a time (8 of 12 on AVX-512, no more than
   // the L1's ways): twelve evicted each other at every k step. Zen 4, 2048 x {64, 128} x 2048:
@@ -368,8 +378,8 @@ void run_task(const Plan& plan, const Grid& g, const GemmProblem& p, int64_t tas
   float* bpack = scratch;
   float* apack = bpack + b_pack_floats(plan, g);
   float* tail = apack + a_pack_floats(plan, std::min(plan.mc, g.rows));
-  // Row blocks of equal size, a multiple of mr, at most mc; column blocks likewise up to nc.
-  const int64_t nblocks = ceil_div(i_end - i_begin, plan.mc);
+  // Row blocks of equal size, a multiple of mr, at most row_block; column blocks likewise up to nc.
+  const int64_t nblocks = ceil_div(i_end - i_begin, plan.row_block);
   const int64_t mc = round_up(ceil_div(i_end - i_begin, nblocks), plan.mr);
   const int64_t nc = column_block(plan, j_end - j_begin);
   for (int64_t jc = j_begin; jc < j_end; jc += nc) {

@@ -284,6 +284,27 @@ TEST_P(GemmIsaTest, BlocksLargerThanL2PrefetchTheNextStrip) {
   }
 }
 
+// Rows of A read in place further apart than kc floats come in row blocks of fewer rows than mc
+// (kc / lda of it): k 29 against kc 16 gives blocks of 2 mr rows, the last one partial, and a
+// padded lda of 69 blocks of one tile; two k blocks each.
+TEST_P(GemmIsaTest, FarApartRowsOfAGetSmallerRowBlocks) {
+  TuningProfile small = tiny_profile(mr(), nr());
+  small.gemm.mc = 4 * mr();
+  small.gemm.kc = 16;
+  small.gemm.nc = 4 * nr();
+  small.source = "small blocks";
+  const uint64_t seed = test_seed() + 10;
+  SCOPED_TRACE(::testing::Message() << "seed " << seed);
+  std::mt19937_64 rng(seed);
+  const int64_t m = 9 * mr() + 5, n = 2 * nr() + 7;
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(::testing::Message() << threads << " threads");
+    const Context ctx = make_test_context(GetParam(), threads, &small);
+    check_gemm(ctx, Shape{m, n, 29, false, false, 1.0f, 0.0f, 0}, rng);
+    check_gemm(ctx, Shape{m, n, 29, false, true, -0.5f, 0.75f, 40}, rng);
+  }
+}
+
 TEST_P(GemmIsaTest, SmallIntegersAreExact) {
   Context ctx = make_test_context(GetParam(), 2);
   std::mt19937_64 rng(test_seed() + 4);
