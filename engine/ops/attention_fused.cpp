@@ -339,14 +339,14 @@ void attention_fused(ContextImpl& ctx, const Workspace& ws, const AttentionProbl
                     ws.shared() + u * blk.unit_floats);
         }
       });
-    const int64_t tasks = nu * blk.tasks_per_unit, grain = ctx.profile.parallel_grain;
-    ctx.runtime->parallel_for_static((tasks + grain - 1) / grain, [&](int64_t first, int64_t last) {
-      float* work = ws.worker(worker_index());
-      for (int64_t t = first * grain; t < std::min(tasks, last * grain); ++t) {
-        const int64_t u = t / blk.tasks_per_unit;
-        run_task(u0 + u, t % blk.tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
-      }
-    });
+    ctx.runtime->parallel_for_static(
+        nu * blk.tasks_per_unit, ctx.profile.parallel_grain, [&](int64_t begin, int64_t end) {
+          float* work = ws.worker(worker_index());
+          for (int64_t t = begin; t < end; ++t) {
+            const int64_t u = t / blk.tasks_per_unit;
+            run_task(u0 + u, t % blk.tasks_per_unit, ws.shared() + u * blk.unit_floats, work);
+          }
+        });
   }
 }
 

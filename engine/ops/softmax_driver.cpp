@@ -82,10 +82,8 @@ void softmax_run(ContextImpl& ctx, const Workspace& ws, const SoftmaxProblem& p)
   const bool runs = !p.causal && p.src_strides[3] == 1 && p.dst_strides[3] == 1 &&
                     (p.bias == nullptr || p.bias_strides[3] == 1);
   const float fill = p.log ? -std::numeric_limits<float>::infinity() : 0.0f;
-  const int64_t chunks = (total_rows + grain - 1) / grain;
-  ctx.runtime->parallel_for_static(chunks, [&](int64_t first, int64_t last) {
+  ctx.runtime->parallel_for_static(total_rows, grain, [&](int64_t begin, int64_t end) {
     float* scratch = ws.worker(worker_index());
-    const int64_t begin = first * grain, end = std::min(total_rows, last * grain);
     for (int64_t idx = begin; idx < end;) {
       const int64_t r0 = idx % rows, h = (idx / rows) % heads, b = idx / (rows * heads);
       const int64_t count = std::min(end - idx, rows - r0);  // rows r0 .. of head (b, h)

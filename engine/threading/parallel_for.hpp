@@ -21,14 +21,17 @@ class ThreadRuntime {
   // depend on the thread count or the schedule. One thread or one chunk runs inline.
   void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn);
 
-  // Runs fn(i, i + 1) for every i in [0, n) (or fn(0, n) on one thread). [0, n) is cut into
-  // min(n, threads()) contiguous parts of equal size (+-1); worker t takes part t's items in
-  // order, the same part in every call as far as the runtime allows, and then helps finish the
-  // other parts. For work cut into equal pieces whose data each core should keep in its own
-  // cache from one call to the next, as GEMM blocks: under the dynamic schedule, 128^3 on 2
-  // threads spent a third more thread time than on 1 thread, fetching blocks of A, B and C last
-  // held by the other core.
-  void parallel_for_static(int64_t n, FunctionRef<void(int64_t, int64_t)> fn);
+  // Runs fn(i * grain, min(n, (i + 1) * grain)) for every chunk i of [0, n) (or fn(0, n) on one
+  // thread). The chunks are cut into min(chunks, threads()) contiguous parts of equal size (+-1);
+  // worker t takes part t's chunks in order, the same part in every call as far as the runtime
+  // allows, and then helps finish the other parts. For work cut into equal pieces whose data
+  // each core should keep in its own cache from one call to the next, as GEMM blocks: under the
+  // dynamic schedule, 128^3 on 2 threads spent a third more thread time than on 1 thread,
+  // fetching blocks of A, B and C last held by the other core.
+  void parallel_for_static(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn);
+  void parallel_for_static(int64_t n, FunctionRef<void(int64_t, int64_t)> fn) {
+    parallel_for_static(n, 1, fn);
+  }
 
  protected:
   // n > grain >= 1 and threads() > 1.

@@ -32,17 +32,20 @@ void ThreadRuntime::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int6
   run_chunks(n, grain, fn);
 }
 
-void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int64_t)> fn) {
+void ThreadRuntime::parallel_for_static(int64_t n, int64_t grain,
+                                        FunctionRef<void(int64_t, int64_t)> fn) {
   if (n <= 0) return;
-  const int parts = static_cast<int>(std::min<int64_t>(n, threads_));
+  if (grain < 1) grain = 1;
+  const int64_t chunks = (n + grain - 1) / grain;
+  const int parts = static_cast<int>(std::min<int64_t>(chunks, threads_));
   if (parts == 1) {
     WorkerIndexScope scope(0);
     fn(0, n);
     return;
   }
-  // Part t: the items from part_begin(t), taken one at a time through its cursor, by its own
-  // worker first and then by any worker that has finished its own part. The first n % parts
-  // parts take one item more.
+  // Part t: the chunks from part_begin(t), taken one at a time through its cursor, by its own
+  // worker first and then by any worker that has finished its own part. The first
+  // chunks % parts parts take one chunk more.
   struct alignas(64) Cursor {
     std::atomic<int64_t> next;
     int64_t end;
@@ -55,7 +58,7 @@ void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int
     on_heap = std::make_unique<Cursor[]>(static_cast<std::size_t>(parts));
     cursors = on_heap.get();
   }
-  const int64_t base = n / parts, extra = n % parts;
+  const int64_t base = chunks / parts, extra = chunks % parts;
   auto part_begin = [&](int64_t t) { return t * base + std::min(t, extra); };
   for (int t = 0; t < parts; ++t) {
     cursors[t].next.store(part_begin(t), std::memory_order_relaxed);
@@ -68,7 +71,7 @@ void ThreadRuntime::parallel_for_static(int64_t n, FunctionRef<void(int64_t, int
       while (c.next.load(std::memory_order_relaxed) < c.end) {
         const int64_t i = c.next.fetch_add(1, std::memory_order_relaxed);
         if (i >= c.end) break;
-        fn(i, i + 1);
+        fn(i * grain, std::min(n, (i + 1) * grain));
       }
     }
   });

@@ -2,6 +2,7 @@
 // runtime's range, for thread counts that do and do not divide the item count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -56,6 +57,30 @@ TEST(ThreadRuntime, StaticRunsEveryItemOnce) {
           rt->parallel_for_static(n, [&](int64_t b, int64_t e) { record(tally, threads, b, e); });
           expect_each_once(tally);
         }
+      }
+    }
+  }
+}
+
+// With a grain the static schedule hands out whole chunks: [i grain, (i + 1) grain), the last one
+// cut at n (one thread: everything in one call).
+TEST(ThreadRuntime, StaticRunsEveryItemOnceInChunksOfGrain) {
+  for (int threads : kThreads) {
+    const std::unique_ptr<detail::ThreadRuntime> rt =
+        detail::make_thread_runtime(threads, kSpins[0]);
+    for (int64_t n : kCounts) {
+      for (int64_t grain : {1, 3, 64}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "threads " << threads << " items " << n << " grain " << grain);
+        Tally tally(n);
+        std::atomic<int> misaligned{0};
+        rt->parallel_for_static(n, grain, [&](int64_t b, int64_t e) {
+          const bool whole = b == 0 && e == n;
+          if (!whole && (b % grain != 0 || e != std::min(n, b + grain))) misaligned.fetch_add(1);
+          record(tally, threads, b, e);
+        });
+        expect_each_once(tally);
+        EXPECT_EQ(misaligned.load(), 0);
       }
     }
   }
